@@ -180,6 +180,10 @@ type Store interface {
 	GetBlob(ctx context.Context, repoID int64, digest string) (Blob, error)
 	// UnlinkBlob removes the link; the bytes stay until garbage collection.
 	UnlinkBlob(ctx context.Context, repoID int64, digest string) error
+	// BlobRepositories names up to limit repositories of a registry that
+	// link the blob, in name order: the candidates for a mount that names
+	// no source.
+	BlobRepositories(ctx context.Context, reg RegistryKey, digest string, limit int) ([]string, error)
 
 	CreateUpload(ctx context.Context, u *Upload) error
 	GetUpload(ctx context.Context, repoID int64, id string) (*Upload, error)

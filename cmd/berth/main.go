@@ -1,0 +1,61 @@
+// Command berth is Amazon ECR that you run yourself.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/berth-registry/berth/internal/config"
+	"github.com/berth-registry/berth/internal/server"
+)
+
+const usage = `berth — Amazon ECR that you run yourself
+
+Usage:
+  berth serve [flags]   run the registry (berth serve -h lists the flags)
+  berth version         print the version
+`
+
+var version = "dev"
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "serve":
+		if err := serve(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "berth:", err)
+			os.Exit(1)
+		}
+	case "version", "--version":
+		fmt.Println("berth", version)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "berth: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+}
+
+func serve(args []string) error {
+	cfg, err := config.Parse(args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	return srv.Serve(ctx)
+}

@@ -1,0 +1,121 @@
+// Package config builds Berth's configuration from flags and BERTH_*
+// environment variables. A flag given on the command line wins over the
+// environment, which wins over the default.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Config is everything `berth serve` needs.
+type Config struct {
+	Listen                 string
+	DataDir                string
+	TLSCert                string
+	TLSKey                 string
+	LogLevel               string
+	LogFormat              string
+	AutoCreateRepositories bool
+	DefaultAccount         string
+	DefaultRegion          string
+	ShutdownTimeout        time.Duration
+}
+
+// envName is the environment variable for a flag: --data-dir → BERTH_DATA_DIR.
+func envName(flagName string) string {
+	return "BERTH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Parse reads the serve flags in args, falling back to the environment.
+func Parse(args []string, getenv func(string) string) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("berth serve", flag.ContinueOnError)
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:5000", "address to listen on (host:port)")
+	fs.StringVar(&c.DataDir, "data", "./berth-data", "directory for the embedded database and blobs")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM); serves HTTPS with --tls-key")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&c.AutoCreateRepositories, "auto-create-repositories", false, "create a repository on its first push (ECR never does; for local development)")
+	fs.StringVar(&c.DefaultAccount, "default-account", "000000000000", "12-digit account id of the default registry")
+	fs.StringVar(&c.DefaultRegion, "default-region", "us-east-1", "region of the default registry")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long requests in flight may take to finish on SIGTERM/SIGINT")
+
+	set := map[string]bool{}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", envName(f.Name), v, err))
+			}
+		}
+	})
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c, c.validate()
+}
+
+var (
+	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+)
+
+func (c *Config) validate() error {
+	var errs []error
+	if !accountRE.MatchString(c.DefaultAccount) {
+		errs = append(errs, fmt.Errorf("--default-account %q: an account id is 12 digits", c.DefaultAccount))
+	}
+	if !regionRE.MatchString(c.DefaultRegion) {
+		errs = append(errs, fmt.Errorf("--default-region %q: not a region name like us-east-1", c.DefaultRegion))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if _, err := c.Level(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: use text or json", c.LogFormat))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data must name a directory"))
+	}
+	return errors.Join(errs...)
+}
+
+// Level is the slog level of LogLevel.
+func (c *Config) Level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: use debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}
+
+// Logger builds the process logger.
+func (c *Config) Logger() *slog.Logger {
+	lvl, _ := c.Level()
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

@@ -1,0 +1,220 @@
+package metatest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/berth-registry/berth/internal/meta"
+)
+
+// parallel runs fn(0) … fn(n-1) at once and waits for them. fn reports with
+// t.Errorf, never t.Fatal, which must not be called off the test goroutine.
+func parallel(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
+// testConcurrentPushes has many clients push into one repository at once,
+// as `docker push` of several images does, and checks that only the
+// expected errors occur and that the end state adds up.
+func testConcurrentPushes(t *testing.T, s meta.Store) {
+	const workers, rounds = 8, 6
+	r := newRepo(t, s, reg1, "app")
+	shared := blobOf("base layer every image shares")
+	stable := image("stable", shared)
+
+	var pinned [rounds]atomic.Int32 // successful pushes of pinned-<round>
+	pushed := make([][]string, workers)
+	parallel(workers, func(w int) {
+		ctx := t.Context()
+		for round := range rounds {
+			seed := fmt.Sprintf("w%d-r%d", w, round)
+			own := blobOf("layer " + seed)
+			up := &meta.Upload{ID: "upload-" + seed, RepoID: r.ID, CreatedAt: at(round)}
+			for _, err := range []error{
+				s.LinkBlob(ctx, r.ID, shared),
+				s.CreateUpload(ctx, up),
+				s.AdvanceUpload(ctx, up.ID, 0, &meta.Upload{Offset: own.Size, HashState: hashState(byte(w))}),
+				s.CompleteUpload(ctx, up.ID, r.ID, own),
+			} {
+				if err != nil {
+					t.Errorf("%s: upload: %v", seed, err)
+					return
+				}
+			}
+
+			// Everyone pushes the same stable image under an immutable tag.
+			err := s.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Manifest: stable, Refs: blobRefs(shared),
+				Tags: []meta.TagWrite{{Name: "stable", Immutable: true}}})
+			if err != nil {
+				t.Errorf("%s: push stable: %v", seed, err)
+			}
+
+			m := image(seed, shared, own)
+			m.PushedAt = at(round)
+			err = s.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Manifest: m, Refs: blobRefs(shared, own),
+				Tags: tags("latest", seed)})
+			if err != nil {
+				t.Errorf("%s: push: %v", seed, err)
+				continue
+			}
+			pushed[w] = append(pushed[w], m.Digest)
+
+			// Only the first of these wins the immutable tag.
+			err = s.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Manifest: m,
+				Tags: []meta.TagWrite{{Name: fmt.Sprintf("pinned-%d", round), Immutable: true}}})
+			switch {
+			case err == nil:
+				pinned[round].Add(1)
+			case !errors.Is(err, meta.ErrTagImmutable):
+				t.Errorf("%s: pin: %v", seed, err)
+			}
+
+			// Reads meanwhile see whole manifests.
+			got, err := s.GetManifest(ctx, r.ID, m.Digest)
+			if err != nil || got.Digest != m.Digest || len(got.Content) != len(m.Content) || !slices.Contains(got.Tags, seed) {
+				t.Errorf("%s: GetManifest = %+v, %v", seed, got, err)
+			}
+			if _, err := s.ResolveTag(ctx, r.ID, "latest"); err != nil {
+				t.Errorf("%s: ResolveTag(latest): %v", seed, err)
+			}
+			if _, err := s.ListTags(ctx, r.ID, "", 0); err != nil {
+				t.Errorf("%s: ListTags: %v", seed, err)
+			}
+		}
+	})
+	if t.Failed() {
+		return
+	}
+
+	var all []string
+	wantTags := map[string]string{"stable": stable.Digest}
+	for w, digests := range pushed {
+		all = append(all, digests...)
+		for round, d := range digests {
+			wantTags[fmt.Sprintf("w%d-r%d", w, round)] = d
+		}
+	}
+	checkTags(t, s, r.ID, wantTags)
+	latest, err := s.ResolveTag(t.Context(), r.ID, "latest")
+	if err != nil || !slices.Contains(all, latest) {
+		t.Errorf("latest = %s, %v; want one of the pushed manifests", latest, err)
+	}
+	for round := range rounds {
+		if n := pinned[round].Load(); n != 1 {
+			t.Errorf("pinned-%d was pushed %d times, want 1", round, n)
+		}
+		d, err := s.ResolveTag(t.Context(), r.ID, fmt.Sprintf("pinned-%d", round))
+		if err != nil || !slices.Contains(all, d) {
+			t.Errorf("pinned-%d = %s, %v", round, d, err)
+		}
+	}
+	list, err := s.ListTags(t.Context(), r.ID, "", 0)
+	if want := 2 + workers*rounds + rounds; err != nil || len(list) != want {
+		t.Errorf("ListTags gave %d tags, %v; want %d", len(list), err, want)
+	}
+	if ids, err := s.UploadIDs(t.Context()); err != nil || len(ids) != 0 {
+		t.Errorf("UploadIDs = %q, %v; want none", ids, err)
+	}
+}
+
+func testConcurrentCreateRepository(t *testing.T, s meta.Store) {
+	const n = 16
+	var created atomic.Int32
+	ids := make([]int64, n)
+	parallel(n, func(i int) {
+		r := &meta.Repository{Registry: reg1, Name: "contended", TagMutability: fmt.Sprint(i)}
+		err := s.CreateRepository(t.Context(), r)
+		switch {
+		case err == nil:
+			created.Add(1)
+			ids[i] = r.ID
+		case !errors.Is(err, meta.ErrRepositoryExists):
+			t.Errorf("CreateRepository: %v", err)
+		}
+	})
+	if c := created.Load(); c != 1 {
+		t.Fatalf("%d of %d concurrent creations succeeded, want 1", c, n)
+	}
+	got, err := s.GetRepository(t.Context(), reg1, "contended")
+	if err != nil {
+		t.Fatalf("GetRepository: %v", err)
+	}
+	// The winner's write is the one stored, under the ID it was given.
+	i, err := strconv.Atoi(got.TagMutability)
+	if err != nil || i < 0 || i >= n || ids[i] != got.ID {
+		t.Errorf("stored %+v, but the winners got IDs %v", got, ids)
+	}
+}
+
+func testConcurrentAdvanceUpload(t *testing.T, s meta.Store) {
+	const n = 16
+	r := newRepo(t, s, reg1, "app")
+	wantErr(t, "CreateUpload", s.CreateUpload(t.Context(), &meta.Upload{ID: "u", RepoID: r.ID}), nil)
+
+	// Every client read offset 0; only one may write after it.
+	var won atomic.Int32
+	parallel(n, func(i int) {
+		err := s.AdvanceUpload(t.Context(), "u", 0, &meta.Upload{Offset: int64(100 + i), HashState: hashState(byte(i))})
+		switch {
+		case err == nil:
+			won.Add(1)
+		case !errors.Is(err, meta.ErrOffsetMismatch):
+			t.Errorf("AdvanceUpload: %v", err)
+		}
+	})
+	if w := won.Load(); w != 1 {
+		t.Fatalf("%d of %d concurrent advances succeeded, want 1", w, n)
+	}
+	u := getUpload(t, s, r.ID, "u")
+	if i := u.Offset - 100; i < 0 || i >= n || !slices.Equal(u.HashState, hashState(byte(i))) {
+		t.Errorf("upload = %+v, not one client's whole write", u)
+	}
+}
+
+// testConcurrentDeleteChild races pushes of an index against deletions of
+// its child: either may win, but never both, which would leave an index
+// listing a manifest that is gone.
+func testConcurrentDeleteChild(t *testing.T, s meta.Store) {
+	const n = 12
+	r := newRepo(t, s, reg1, "app")
+	children := make([]meta.Manifest, n)
+	for i := range children {
+		children[i] = pushImage(t, s, r.ID, fmt.Sprint("child ", i))
+	}
+	parallel(2*n, func(i int) {
+		child := children[i/2]
+		var err error
+		if i%2 == 0 {
+			err = s.PutManifest(t.Context(), &meta.PutManifest{RepoID: r.ID, Manifest: index(child.Digest, child), Refs: manifestRefs(child)})
+		} else {
+			err = s.DeleteManifest(t.Context(), r.ID, child.Digest)
+		}
+		if err != nil && !errors.Is(err, meta.ErrManifestUnknown) && !errors.Is(err, meta.ErrManifestReferenced) {
+			t.Errorf("unexpected error %v", err)
+		}
+	})
+	for _, child := range children {
+		_, errIndex := s.GetManifest(t.Context(), r.ID, index(child.Digest, child).Digest)
+		_, errChild := s.GetManifest(t.Context(), r.ID, child.Digest)
+		if errIndex == nil && errChild != nil {
+			t.Errorf("index of %s stored while the child is gone: %v", child.Digest, errChild)
+		}
+		if errIndex != nil && errChild == nil {
+			t.Errorf("neither the index push nor the deletion of %s took effect", child.Digest)
+		}
+	}
+}

@@ -1,0 +1,262 @@
+package sqlite
+
+import (
+	"database/sql"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/berth-registry/berth/internal/meta"
+	"github.com/berth-registry/berth/internal/meta/metatest"
+)
+
+func TestStore(t *testing.T) {
+	metatest.Run(t, func(t *testing.T) meta.Store {
+		s, err := Open(filepath.Join(t.TempDir(), "meta.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func openTemp(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "meta.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+// TestPragmas checks that the DSN's _pragma parameters took effect on every
+// connection of both pools, not just the first.
+func TestPragmas(t *testing.T) {
+	s, _ := openTemp(t)
+	common := map[string]string{
+		"journal_mode": "wal",
+		"synchronous":  "1", // NORMAL
+		"foreign_keys": "1",
+		"busy_timeout": "10000",
+	}
+	for _, tc := range []struct {
+		name      string
+		db        *sql.DB
+		conns     int
+		queryOnly string
+	}{
+		{"writer", s.w, 1, "0"},
+		{"reader", s.r, 3, "1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.db.Stats().MaxOpenConnections; tc.name == "writer" && got != 1 {
+				t.Errorf("writer pool allows %d connections, want 1", got)
+			}
+			// Hold several connections at once, so that the pool opens new ones.
+			for i := range tc.conns {
+				c, err := tc.db.Conn(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				want := maps.Clone(common)
+				want["query_only"] = tc.queryOnly
+				for pragma, want := range want {
+					var got string
+					if err := c.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
+						t.Fatalf("PRAGMA %s: %v", pragma, err)
+					}
+					if got != want {
+						t.Errorf("connection %d: %s = %s, want %s", i, pragma, got, want)
+					}
+				}
+			}
+		})
+	}
+
+	if _, err := s.r.ExecContext(t.Context(), `DELETE FROM blobs`); err == nil {
+		t.Error("the reader pool accepted a write")
+	}
+}
+
+// TestReopen checks that data survives closing the store and that opening
+// an existing database does not run its migrations again (0001 creates its
+// tables without IF NOT EXISTS, so a second run would fail).
+func TestReopen(t *testing.T) {
+	s, path := openTemp(t)
+	repo := &meta.Repository{Registry: meta.RegistryKey{Account: "1", Region: "r"}, Name: "app"}
+	if err := s.CreateRepository(t.Context(), repo); err != nil {
+		t.Fatal(err)
+	}
+	m := meta.Manifest{Digest: "sha256:abc", MediaType: "application/vnd.oci.image.manifest.v1+json", Content: []byte("{}")}
+	if err := s.PutManifest(t.Context(), &meta.PutManifest{RepoID: repo.ID, Manifest: m, Tags: []meta.TagWrite{{Name: "latest"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	for range 2 {
+		s, err := Open(path)
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		if _, err := s.GetRepository(t.Context(), repo.Registry, "app"); err != nil {
+			t.Errorf("GetRepository after reopen: %v", err)
+		}
+		if d, err := s.ResolveTag(t.Context(), repo.ID, "latest"); err != nil || d != m.Digest {
+			t.Errorf("ResolveTag after reopen = %s, %v", d, err)
+		}
+		if got := versions(t, s); !slices.Equal(got, []int{1}) {
+			t.Errorf("schema_migrations = %v, want [1]", got)
+		}
+		s.Close()
+	}
+}
+
+// TestMigrations adds migrations to an existing database, as an upgrade of
+// Berth would.
+func TestMigrations(t *testing.T) {
+	_, path := openTemp(t)
+	fsys := fstest.MapFS{}
+	embedded, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range embedded {
+		data, err := fs.ReadFile(migrations, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsys[name] = &fstest.MapFile{Data: data}
+	}
+
+	// probe counts how often a migration ran: re-running 0002 would add a row.
+	for _, step := range []struct {
+		name         string
+		file, script string
+		wantErr      bool
+		wantVersions []int
+		wantProbe    int
+	}{
+		{"new migration", "migrations/0002_probe.sql",
+			"CREATE TABLE IF NOT EXISTS probe (n INTEGER);\nINSERT INTO probe VALUES (2);", false, []int{1, 2}, 1},
+		{"nothing new", "", "", false, []int{1, 2}, 1},
+		{"failing migration", "migrations/0003_broken.sql",
+			"INSERT INTO probe VALUES (3);\nINSERT INTO no_such_table VALUES (3);", true, []int{1, 2}, 1},
+		{"fixed migration", "migrations/0003_broken.sql",
+			"INSERT INTO probe VALUES (3);", false, []int{1, 2, 3}, 2},
+		{"unpadded number", "migrations/10_late.sql",
+			"INSERT INTO probe VALUES (10);", false, []int{1, 2, 3, 10}, 3},
+		{"duplicate version", "migrations/0010_again.sql", "SELECT 1;", true, []int{1, 2, 3, 10}, 3},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			if step.file != "" {
+				fsys[step.file] = &fstest.MapFile{Data: []byte(step.script)}
+			}
+			s, err := open(path, fsys)
+			if step.wantErr {
+				if err == nil {
+					s.Close()
+					t.Fatal("open succeeded")
+				}
+				delete(fsys, step.file)
+				s, err = Open(path) // the older binary still opens it
+			}
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			defer s.Close()
+			if got := versions(t, s); !slices.Equal(got, step.wantVersions) {
+				t.Errorf("schema_migrations = %v, want %v", got, step.wantVersions)
+			}
+			var probe int
+			if err := s.r.QueryRow(`SELECT count(*) FROM probe`).Scan(&probe); err != nil || probe != step.wantProbe {
+				t.Errorf("probe has %d rows (%v), want %d", probe, err, step.wantProbe)
+			}
+		})
+	}
+}
+
+func versions(t *testing.T, s *Store) []int {
+	t.Helper()
+	rows, err := s.r.Query(`SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var vs []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, v)
+	}
+	return vs
+}
+
+// TestPaths checks that file names are not read as URI syntax.
+func TestPaths(t *testing.T) {
+	for _, name := range []string{"meta.db", "with space.db", "what?#%20ever.db", "dir?x=1/meta.db"} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), name)
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(path)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer s.Close()
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("database not at %q: %v", path, err)
+			}
+		})
+	}
+}
+
+// TestQueryPlans keeps the reads of every pull to indexed lookups: a SCAN
+// would grow with the repository.
+func TestQueryPlans(t *testing.T) {
+	s, _ := openTemp(t)
+	for _, tc := range []struct {
+		name  string
+		query string
+		args  []any
+	}{
+		{"GetManifest", getManifestQuery, []any{1, "sha256:x"}},
+		{"ResolveTag", resolveTagQuery, []any{1, "latest"}},
+		{"GetBlob", getBlobQuery, []any{1, "sha256:x"}},
+		{"ListReferrers", listReferrersQuery, []any{1, "sha256:x", ""}},
+	} {
+		rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SCAN") || strings.Contains(step, "AUTOMATIC") ||
+				tc.name == "ListReferrers" && !strings.Contains(step, "manifests_subject") {
+				t.Errorf("%s: plan %q", tc.name, plan)
+				break
+			}
+		}
+	}
+}

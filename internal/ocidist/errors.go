@@ -1,0 +1,99 @@
+package ocidist
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/berth-registry/berth/internal/registry"
+)
+
+// regError is an error on the wire: an HTTP status and an OCI error code.
+type regError struct {
+	Status  int
+	Code    string
+	Message string
+	Detail  any
+}
+
+func (e *regError) Error() string { return e.Code + ": " + e.Message }
+
+// errorTable maps each domain error kind to its status and OCI code, in one
+// place.
+var errorTable = []struct {
+	kind   error
+	status int
+	code   string
+}{
+	{registry.ErrNameInvalid, http.StatusBadRequest, "NAME_INVALID"},
+	{registry.ErrNameUnknown, http.StatusNotFound, "NAME_UNKNOWN"},
+	{registry.ErrBlobUnknown, http.StatusNotFound, "BLOB_UNKNOWN"},
+	{registry.ErrBlobUploadUnknown, http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN"},
+	{registry.ErrBlobUploadInvalid, http.StatusBadRequest, "BLOB_UPLOAD_INVALID"},
+	{registry.ErrRangeInvalid, http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID"},
+	{registry.ErrDigestInvalid, http.StatusBadRequest, "DIGEST_INVALID"},
+	{registry.ErrSizeInvalid, http.StatusBadRequest, "SIZE_INVALID"},
+	{registry.ErrTooLarge, http.StatusRequestEntityTooLarge, "SIZE_INVALID"},
+	{registry.ErrManifestUnknown, http.StatusNotFound, "MANIFEST_UNKNOWN"},
+	{registry.ErrManifestInvalid, http.StatusBadRequest, "MANIFEST_INVALID"},
+	{registry.ErrManifestBlobUnknown, http.StatusBadRequest, "MANIFEST_BLOB_UNKNOWN"},
+	{registry.ErrManifestReferenced, http.StatusConflict, "DENIED"},
+	{registry.ErrTagInvalid, http.StatusBadRequest, "TAG_INVALID"},
+	{registry.ErrTagImmutable, http.StatusBadRequest, "TAG_INVALID"},
+	{registry.ErrUnsupported, http.StatusMethodNotAllowed, "UNSUPPORTED"},
+	{registry.ErrPaginationInvalid, http.StatusBadRequest, "PAGINATION_NUMBER_INVALID"},
+}
+
+// toRegError turns any error into what the client sees. Errors the table
+// does not know are server faults: the client gets a generic message and
+// the log gets the cause.
+func toRegError(err error) *regError {
+	var re *regError
+	if errors.As(err, &re) {
+		return re
+	}
+	var de *registry.Error
+	msg := ""
+	var detail any
+	if errors.As(err, &de) {
+		msg, detail = de.Message, de.Detail
+	}
+	for _, t := range errorTable {
+		if errors.Is(err, t.kind) {
+			if msg == "" {
+				msg = err.Error()
+			}
+			return &regError{Status: t.status, Code: t.code, Message: msg, Detail: detail}
+		}
+	}
+	return &regError{Status: http.StatusInternalServerError, Code: "UNKNOWN", Message: "internal server error"}
+}
+
+type errorBody struct {
+	Errors []errorEntry `json:"errors"`
+}
+
+type errorEntry struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Detail  any    `json:"detail,omitempty"`
+}
+
+// writeError renders every error envelope and logs it.
+func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	re := toRegError(err)
+	level := slog.LevelDebug
+	if re.Status >= 500 {
+		level = slog.LevelError
+		re.Message = "internal server error (request id " + w.Header().Get("X-Request-Id") + "); the server log has the cause"
+	}
+	h.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "status", re.Status, "code", re.Code, "err", err)
+	body, _ := json.Marshal(errorBody{Errors: []errorEntry{{Code: re.Code, Message: re.Message, Detail: re.Detail}}})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", itoa(int64(len(body))))
+	w.WriteHeader(re.Status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}

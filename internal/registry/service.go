@@ -1,0 +1,140 @@
+// Package registry is Berth's domain: repositories, blobs, uploads,
+// manifests, tags and referrers. Both front doors (the OCI data plane and the
+// ECR API) call it; it never sees HTTP and never writes SQL.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/berth-registry/berth/internal/blob"
+	"github.com/berth-registry/berth/internal/meta"
+)
+
+// Options tune a Service.
+type Options struct {
+	// AutoCreateRepositories creates a repository on its first push instead
+	// of answering that it does not exist (ECR never does this).
+	AutoCreateRepositories bool
+	// MaxManifestSize bounds a manifest's bytes.
+	MaxManifestSize int64
+	// MaxBlobSize bounds a blob's bytes.
+	MaxBlobSize int64
+	Logger      *slog.Logger
+}
+
+const (
+	DefaultMaxManifestSize = 4 << 20
+	// ECR's documented maximum layer size is 52,000 MiB.
+	DefaultMaxBlobSize = 52000 << 20
+)
+
+// Service implements the registry domain over a metadata store and a blob
+// store.
+type Service struct {
+	meta  meta.Store
+	blobs blob.Store
+	opts  Options
+	log   *slog.Logger
+	now   func() time.Time
+
+	// uploadLocks serialises requests on one upload session within this
+	// process, so that two PATCHes cannot write the same staging offset.
+	uploadLocks keyedMutex
+}
+
+// New returns a Service.
+func New(m meta.Store, b blob.Store, opts Options) *Service {
+	if opts.MaxManifestSize <= 0 {
+		opts.MaxManifestSize = DefaultMaxManifestSize
+	}
+	if opts.MaxBlobSize <= 0 {
+		opts.MaxBlobSize = DefaultMaxBlobSize
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Service{meta: m, blobs: b, opts: opts, log: opts.Logger, now: time.Now}
+}
+
+// MaxManifestSize is the largest manifest the service accepts.
+func (s *Service) MaxManifestSize() int64 { return s.opts.MaxManifestSize }
+
+// Repository returns a repository, creating it when create is set and the
+// service auto-creates repositories.
+func (s *Service) Repository(ctx context.Context, reg meta.RegistryKey, name string, create bool) (*meta.Repository, error) {
+	if err := ValidateRepositoryName(name); err != nil {
+		return nil, err
+	}
+	r, err := s.meta.GetRepository(ctx, reg, name)
+	if err == nil {
+		return r, nil
+	}
+	if !errors.Is(err, meta.ErrRepositoryUnknown) {
+		return nil, fmt.Errorf("get repository %s: %w", name, err)
+	}
+	if !create || !s.opts.AutoCreateRepositories {
+		return nil, repositoryNotFound(name, reg.Account)
+	}
+	r = &meta.Repository{Registry: reg, Name: name, CreatedAt: s.now().UTC(), TagMutability: "MUTABLE"}
+	if err := s.meta.CreateRepository(ctx, r); err != nil {
+		if errors.Is(err, meta.ErrRepositoryExists) {
+			return s.meta.GetRepository(ctx, reg, name)
+		}
+		return nil, fmt.Errorf("create repository %s: %w", name, err)
+	}
+	s.log.InfoContext(ctx, "repository created on first push", "registry", reg.Account, "region", reg.Region, "repository", name)
+	return r, nil
+}
+
+// CreateRepository creates an empty repository.
+func (s *Service) CreateRepository(ctx context.Context, r *meta.Repository) error {
+	if err := ValidateRepositoryName(r.Name); err != nil {
+		return err
+	}
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = s.now().UTC()
+	}
+	if r.TagMutability == "" {
+		r.TagMutability = "MUTABLE"
+	}
+	return s.meta.CreateRepository(ctx, r)
+}
+
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*refMutex
+}
+
+type refMutex struct {
+	sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*refMutex{}
+	}
+	m := k.locks[key]
+	if m == nil {
+		m = &refMutex{}
+		k.locks[key] = m
+	}
+	m.refs++
+	k.mu.Unlock()
+	m.Lock()
+	return func() {
+		m.Unlock()
+		k.mu.Lock()
+		m.refs--
+		if m.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}

@@ -1,0 +1,360 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+
+	"github.com/berth-registry/berth/internal/meta"
+	"github.com/opencontainers/go-digest"
+)
+
+// Upload is the state of an upload session as the front doors report it.
+type Upload struct {
+	ID     string
+	Repo   string
+	Offset int64
+}
+
+func uploadUnknown(id string) *Error {
+	return &Error{
+		Kind:    ErrBlobUploadUnknown,
+		Message: fmt.Sprintf("upload %q does not exist: it was completed, cancelled or never started; start a new upload", truncate(id, 80)),
+	}
+}
+
+func newUploadID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// StartUpload opens an upload session in a repository.
+func (s *Service) StartUpload(ctx context.Context, reg meta.RegistryKey, name string) (*Upload, error) {
+	r, err := s.Repository(ctx, reg, name, true)
+	if err != nil {
+		return nil, err
+	}
+	return s.startUpload(ctx, r, digest.SHA256)
+}
+
+func (s *Service) startUpload(ctx context.Context, r *meta.Repository, alg digest.Algorithm) (*Upload, error) {
+	state, err := marshalHash(alg, newHash(alg))
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	u := &meta.Upload{ID: newUploadID(), RepoID: r.ID, HashState: state, CreatedAt: now, UpdatedAt: now}
+	if err := s.meta.CreateUpload(ctx, u); err != nil {
+		return nil, fmt.Errorf("create upload: %w", err)
+	}
+	return &Upload{ID: u.ID, Repo: r.Name}, nil
+}
+
+// UploadStatus reports how many bytes an upload holds.
+func (s *Service) UploadStatus(ctx context.Context, reg meta.RegistryKey, name, id string) (*Upload, error) {
+	r, err := s.Repository(ctx, reg, name, false)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.getUpload(ctx, r, id)
+	if err != nil {
+		return nil, err
+	}
+	return &Upload{ID: u.ID, Repo: name, Offset: u.Offset}, nil
+}
+
+func (s *Service) getUpload(ctx context.Context, r *meta.Repository, id string) (*meta.Upload, error) {
+	u, err := s.meta.GetUpload(ctx, r.ID, id)
+	if errors.Is(err, meta.ErrUploadUnknown) {
+		return nil, uploadUnknown(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get upload: %w", err)
+	}
+	return u, nil
+}
+
+// AppendUpload streams body into an upload. start is the offset the client
+// says the chunk begins at, or -1 when it did not say. It returns the new
+// size of the upload.
+func (s *Service) AppendUpload(ctx context.Context, reg meta.RegistryKey, name, id string, start int64, body io.Reader) (*Upload, error) {
+	r, err := s.Repository(ctx, reg, name, false)
+	if err != nil {
+		return nil, err
+	}
+	unlock := s.uploadLocks.lock(id)
+	defer unlock()
+	u, err := s.getUpload(ctx, r, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.appendLocked(ctx, u, start, body); err != nil {
+		return &Upload{ID: id, Repo: name, Offset: u.Offset}, err
+	}
+	return &Upload{ID: id, Repo: name, Offset: u.Offset}, nil
+}
+
+// appendLocked streams body into the staging object while hashing it and
+// records the progress. On return u reflects what is recorded.
+func (s *Service) appendLocked(ctx context.Context, u *meta.Upload, start int64, body io.Reader) error {
+	if start >= 0 && start != u.Offset {
+		return &Error{
+			Kind:    ErrRangeInvalid,
+			Message: fmt.Sprintf("chunk starts at byte %d but the upload holds %d bytes: send the chunk that starts at byte %d", start, u.Offset, u.Offset),
+		}
+	}
+	alg, h, err := unmarshalHash(u.HashState)
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", u.ID, err)
+	}
+	limit := s.opts.MaxBlobSize - u.Offset
+	hr := &hashingReader{r: io.LimitReader(body, limit+1), h: h}
+	n, appendErr := s.blobs.Append(ctx, u.ID, u.Offset, hr)
+	if n != hr.n {
+		// The store wrote less than was hashed (a write failed). The
+		// recorded offset stays where it was; the torn tail is discarded
+		// by the next append.
+		if appendErr == nil {
+			appendErr = io.ErrShortWrite
+		}
+		return fmt.Errorf("upload %s: %w", u.ID, appendErr)
+	}
+	if n > 0 {
+		state, err := marshalHash(alg, h)
+		if err != nil {
+			return err
+		}
+		from := u.Offset
+		next := *u
+		next.Offset += n
+		next.HashState = state
+		next.UpdatedAt = s.now().UTC()
+		if err := s.meta.AdvanceUpload(ctx, u.ID, from, &next); err != nil {
+			if errors.Is(err, meta.ErrUploadUnknown) {
+				return uploadUnknown(u.ID)
+			}
+			return fmt.Errorf("upload %s: record progress: %w", u.ID, err)
+		}
+		*u = next
+	}
+	if u.Offset > s.opts.MaxBlobSize {
+		return errorf(ErrTooLarge, "blob exceeds the %d-byte limit", s.opts.MaxBlobSize)
+	}
+	if appendErr != nil {
+		return fmt.Errorf("upload %s: %w", u.ID, appendErr)
+	}
+	return nil
+}
+
+// CompleteUpload appends a final chunk (body may be empty), verifies the
+// whole upload against d and makes the blob visible in the repository. A
+// digest mismatch ends the session: its bytes are discarded.
+func (s *Service) CompleteUpload(ctx context.Context, reg meta.RegistryKey, name, id string, start int64, body io.Reader, d digest.Digest) error {
+	r, err := s.Repository(ctx, reg, name, false)
+	if err != nil {
+		return err
+	}
+	unlock := s.uploadLocks.lock(id)
+	defer unlock()
+	u, err := s.getUpload(ctx, r, id)
+	if err != nil {
+		return err
+	}
+	if err := s.appendLocked(ctx, u, start, body); err != nil {
+		return err
+	}
+	return s.finish(ctx, r, u, d)
+}
+
+func (s *Service) finish(ctx context.Context, r *meta.Repository, u *meta.Upload, d digest.Digest) error {
+	got, err := s.uploadDigest(ctx, u, d.Algorithm())
+	if err != nil {
+		return err
+	}
+	if got != d {
+		s.abort(ctx, u.ID)
+		return &Error{
+			Kind:    ErrDigestInvalid,
+			Message: fmt.Sprintf("the %d bytes uploaded hash to %s, not to the digest %s given: the upload was discarded, push the blob again", u.Offset, got, d),
+			Detail:  map[string]string{"digest": d.String()},
+		}
+	}
+	if err := s.blobs.Commit(ctx, u.ID, u.Offset, d); err != nil {
+		return fmt.Errorf("commit blob %s: %w", d, err)
+	}
+	if err := s.meta.CompleteUpload(ctx, u.ID, r.ID, meta.Blob{Digest: d.String(), Size: u.Offset}); err != nil {
+		if errors.Is(err, meta.ErrUploadUnknown) {
+			return uploadUnknown(u.ID)
+		}
+		return fmt.Errorf("complete upload %s: %w", u.ID, err)
+	}
+	return nil
+}
+
+// uploadDigest returns the digest of the staged bytes with algorithm alg,
+// from the running hash when it matches, or by reading the bytes back.
+func (s *Service) uploadDigest(ctx context.Context, u *meta.Upload, alg digest.Algorithm) (digest.Digest, error) {
+	running, h, err := unmarshalHash(u.HashState)
+	if err != nil {
+		return "", err
+	}
+	if running == alg {
+		return digest.NewDigest(alg, h), nil
+	}
+	rc, err := s.blobs.OpenUpload(ctx, u.ID, u.Offset)
+	if err != nil {
+		return "", fmt.Errorf("read back upload %s: %w", u.ID, err)
+	}
+	defer rc.Close()
+	v := alg.Digester()
+	if _, err := io.Copy(v.Hash(), rc); err != nil {
+		return "", fmt.Errorf("read back upload %s: %w", u.ID, err)
+	}
+	return v.Digest(), nil
+}
+
+// CancelUpload ends an upload session and discards its bytes.
+func (s *Service) CancelUpload(ctx context.Context, reg meta.RegistryKey, name, id string) error {
+	r, err := s.Repository(ctx, reg, name, false)
+	if err != nil {
+		return err
+	}
+	unlock := s.uploadLocks.lock(id)
+	defer unlock()
+	if _, err := s.getUpload(ctx, r, id); err != nil {
+		return err
+	}
+	s.abort(ctx, id)
+	return nil
+}
+
+// abort removes the session first, so that a crash in between leaves a
+// staging object without a session, which the next start removes.
+func (s *Service) abort(ctx context.Context, id string) {
+	if err := s.meta.DeleteUpload(ctx, id); err != nil && !errors.Is(err, meta.ErrUploadUnknown) {
+		s.log.WarnContext(ctx, "delete upload session", "upload", id, "err", err)
+	}
+	if err := s.blobs.Abort(ctx, id); err != nil {
+		s.log.WarnContext(ctx, "remove upload staging", "upload", id, "err", err)
+	}
+}
+
+// PutBlob stores a whole blob in one request (the monolithic push).
+func (s *Service) PutBlob(ctx context.Context, reg meta.RegistryKey, name string, d digest.Digest, body io.Reader) error {
+	r, err := s.Repository(ctx, reg, name, true)
+	if err != nil {
+		return err
+	}
+	up, err := s.startUpload(ctx, r, d.Algorithm())
+	if err != nil {
+		return err
+	}
+	u, err := s.getUpload(ctx, r, up.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.appendLocked(ctx, u, 0, body); err != nil {
+		s.abort(ctx, u.ID)
+		return err
+	}
+	if err := s.finish(ctx, r, u, d); err != nil {
+		if !errors.Is(err, ErrDigestInvalid) {
+			s.abort(ctx, u.ID)
+		}
+		return err
+	}
+	return nil
+}
+
+// CleanStaging removes staging objects that no upload session owns: the
+// leftovers of a crash between creating one and recording it, or of an
+// abort cut short. Sessions are listed after staging objects, and a session
+// is always recorded before its staging object is created, so an upload
+// starting meanwhile is never removed.
+func (s *Service) CleanStaging(ctx context.Context) (int, error) {
+	staged, err := s.blobs.Uploads(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("list staging: %w", err)
+	}
+	ids, err := s.meta.UploadIDs(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("list uploads: %w", err)
+	}
+	owned := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		owned[id] = true
+	}
+	removed := 0
+	for _, id := range staged {
+		if owned[id] {
+			continue
+		}
+		if err := s.blobs.Abort(ctx, id); err != nil {
+			return removed, fmt.Errorf("remove staging %s: %w", id, err)
+		}
+		removed++
+	}
+	return removed, nil
+}
+
+type hashingReader struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if n > 0 {
+		h.h.Write(p[:n])
+		h.n += int64(n)
+	}
+	return n, err
+}
+
+func newHash(alg digest.Algorithm) hash.Hash {
+	if alg == digest.SHA512 {
+		return sha512.New()
+	}
+	return sha256.New()
+}
+
+// A hash state is stored as "<algorithm>\x00<marshalled state>".
+func marshalHash(alg digest.Algorithm, h hash.Hash) ([]byte, error) {
+	m, ok := h.(encoding.BinaryMarshaler)
+	if !ok {
+		return nil, fmt.Errorf("hash %s cannot be saved", alg)
+	}
+	b, err := m.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("save %s state: %w", alg, err)
+	}
+	return append([]byte(string(alg)+"\x00"), b...), nil
+}
+
+func unmarshalHash(state []byte) (digest.Algorithm, hash.Hash, error) {
+	name, b, ok := bytes.Cut(state, []byte{0})
+	if !ok {
+		return "", nil, errors.New("upload hash state is corrupt")
+	}
+	alg := digest.Algorithm(name)
+	if alg != digest.SHA256 && alg != digest.SHA512 {
+		return "", nil, fmt.Errorf("upload hash state has unknown algorithm %q", name)
+	}
+	h := newHash(alg)
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(b); err != nil {
+		return "", nil, fmt.Errorf("restore %s state: %w", alg, err)
+	}
+	return alg, h, nil
+}

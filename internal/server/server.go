@@ -1,0 +1,147 @@
+// Package server wires Berth together: storage, the domain, the front doors,
+// middleware, listeners and graceful shutdown.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/berth-registry/berth/internal/blob/fs"
+	"github.com/berth-registry/berth/internal/config"
+	"github.com/berth-registry/berth/internal/meta"
+	"github.com/berth-registry/berth/internal/meta/sqlite"
+	"github.com/berth-registry/berth/internal/ocidist"
+	"github.com/berth-registry/berth/internal/registry"
+)
+
+// Server is a running Berth.
+type Server struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	meta     meta.Store
+	svc      *registry.Service
+	handler  http.Handler
+	listener net.Listener
+}
+
+// New opens storage under the data directory and builds the handlers.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	blobs, err := fs.New(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return nil, fmt.Errorf("open blob store: %w", err)
+	}
+	m, err := sqlite.Open(filepath.Join(cfg.DataDir, "berth.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open metadata store: %w", err)
+	}
+	svc := registry.New(m, blobs, registry.Options{
+		AutoCreateRepositories: cfg.AutoCreateRepositories,
+		Logger:                 log,
+	})
+	removed, err := svc.CleanStaging(ctx)
+	if err != nil {
+		m.Close()
+		return nil, fmt.Errorf("clean staging: %w", err)
+	}
+	if removed > 0 {
+		log.Info("removed staging files of uploads that no session owns", "count", removed)
+	}
+	s := &Server{cfg: cfg, log: log, meta: m, svc: svc}
+	s.handler = withLogging(log, s.routes())
+	return s, nil
+}
+
+// Handler is the whole HTTP surface, for tests that serve it themselves.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() http.Handler {
+	oci := ocidist.New(s.svc, ocidist.Options{
+		DefaultRegistry: meta.RegistryKey{Account: s.cfg.DefaultAccount, Region: s.cfg.DefaultRegion},
+		Logger:          s.log,
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	// /v2/ bypasses the mux, which would clean (and redirect) paths that
+	// the data plane must reject with an OCI error instead.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/") {
+			oci.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// Listen binds the configured address; Addr then reports it.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	s.listener = ln
+	return nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// Serve answers requests until ctx ends, then lets requests in flight finish
+// (up to the shutdown timeout) and closes storage.
+func (s *Server) Serve(ctx context.Context) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	scheme := "http"
+	if s.cfg.TLSCert != "" {
+		scheme = "https"
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if s.cfg.TLSCert != "" {
+			errc <- hs.ServeTLS(s.listener, s.cfg.TLSCert, s.cfg.TLSKey)
+		} else {
+			errc <- hs.Serve(s.listener)
+		}
+	}()
+	s.log.Info("berth is serving", "url", scheme+"://"+s.Addr(), "data", s.cfg.DataDir,
+		"registry", s.cfg.DefaultAccount, "region", s.cfg.DefaultRegion, "auto_create_repositories", s.cfg.AutoCreateRepositories)
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+		s.log.Info("shutting down: finishing requests in flight", "timeout", s.cfg.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		defer cancel()
+		if err := hs.Shutdown(sctx); err != nil {
+			serveErr = fmt.Errorf("shutdown: %w", err)
+			hs.Close()
+		}
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	if err := s.meta.Close(); err != nil && serveErr == nil {
+		serveErr = fmt.Errorf("close metadata store: %w", err)
+	}
+	return serveErr
+}
