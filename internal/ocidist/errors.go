@@ -15,6 +15,8 @@ type regError struct {
 	Code    string
 	Message string
 	Detail  any
+	// Allow lists the methods a 405 answer allows.
+	Allow string
 }
 
 func (e *regError) Error() string { return e.Code + ": " + e.Message }
@@ -90,6 +92,9 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	h.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "status", re.Status, "code", re.Code, "err", err)
 	body, _ := json.Marshal(errorBody{Errors: []errorEntry{{Code: re.Code, Message: re.Message, Detail: re.Detail}}})
+	if re.Allow != "" {
+		w.Header().Set("Allow", re.Allow)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", itoa(int64(len(body))))
 	w.WriteHeader(re.Status)

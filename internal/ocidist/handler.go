@@ -96,7 +96,7 @@ func notFound() *regError {
 }
 
 func methodNotAllowed(allowed string) *regError {
-	return &regError{Status: http.StatusMethodNotAllowed, Code: "UNSUPPORTED", Message: "method not allowed here; allowed: " + allowed}
+	return &regError{Status: http.StatusMethodNotAllowed, Code: "UNSUPPORTED", Message: "method not allowed here; allowed: " + allowed, Allow: allowed}
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -115,7 +115,7 @@ func (s *Service) PutManifest(ctx context.Context, reg meta.RegistryKey, name, r
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.Repository(ctx, reg, name, true)
+	r, undo, err := s.repositoryForPush(ctx, reg, name)
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +126,9 @@ func (s *Service) PutManifest(ctx context.Context, reg meta.RegistryKey, name, r
 		writes[i] = meta.TagWrite{Name: t, Immutable: tagImmutable(r, t)}
 	}
 	err = s.meta.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Manifest: *m, Refs: refs, Tags: writes})
+	if err != nil {
+		undo()
+	}
 	var missing *meta.MissingRefError
 	switch {
 	case errors.As(err, &missing):
@@ -183,7 +186,7 @@ func parseManifest(contentType string, body []byte) (*meta.Manifest, []meta.Ref,
 	if err := dec.Decode(&doc); err != nil {
 		return nil, nil, manifestInvalid("manifest is not valid JSON: %v", err)
 	}
-	if dec.More() {
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
 		return nil, nil, manifestInvalid("manifest has data after its JSON object")
 	}
 	ct := ""

@@ -67,28 +67,50 @@ func (s *Service) MaxManifestSize() int64 { return s.opts.MaxManifestSize }
 // Repository returns a repository, creating it when create is set and the
 // service auto-creates repositories.
 func (s *Service) Repository(ctx context.Context, reg meta.RegistryKey, name string, create bool) (*meta.Repository, error) {
+	r, _, err := s.repository(ctx, reg, name, create)
+	return r, err
+}
+
+// repositoryForPush is Repository for a push that may still be refused: the
+// returned undo removes a repository this call auto-created, so that a
+// rejected push leaves nothing behind.
+func (s *Service) repositoryForPush(ctx context.Context, reg meta.RegistryKey, name string) (*meta.Repository, func(), error) {
+	r, created, err := s.repository(ctx, reg, name, true)
+	undo := func() {}
+	if created {
+		undo = func() {
+			if err := s.meta.DeleteRepository(context.WithoutCancel(ctx), r.ID, false); err != nil {
+				s.log.WarnContext(ctx, "remove repository created by a refused push", "repository", name, "err", err)
+			}
+		}
+	}
+	return r, undo, err
+}
+
+func (s *Service) repository(ctx context.Context, reg meta.RegistryKey, name string, create bool) (*meta.Repository, bool, error) {
 	if err := ValidateRepositoryName(name); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	r, err := s.meta.GetRepository(ctx, reg, name)
 	if err == nil {
-		return r, nil
+		return r, false, nil
 	}
 	if !errors.Is(err, meta.ErrRepositoryUnknown) {
-		return nil, fmt.Errorf("get repository %s: %w", name, err)
+		return nil, false, fmt.Errorf("get repository %s: %w", name, err)
 	}
 	if !create || !s.opts.AutoCreateRepositories {
-		return nil, repositoryNotFound(name, reg.Account)
+		return nil, false, repositoryNotFound(name, reg.Account)
 	}
 	r = &meta.Repository{Registry: reg, Name: name, CreatedAt: s.now().UTC(), TagMutability: "MUTABLE"}
 	if err := s.meta.CreateRepository(ctx, r); err != nil {
 		if errors.Is(err, meta.ErrRepositoryExists) {
-			return s.meta.GetRepository(ctx, reg, name)
+			r, err = s.meta.GetRepository(ctx, reg, name)
+			return r, false, err
 		}
-		return nil, fmt.Errorf("create repository %s: %w", name, err)
+		return nil, false, fmt.Errorf("create repository %s: %w", name, err)
 	}
 	s.log.InfoContext(ctx, "repository created on first push", "registry", reg.Account, "region", reg.Region, "repository", name)
-	return r, nil
+	return r, true, nil
 }
 
 // CreateRepository creates an empty repository.

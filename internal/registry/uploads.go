@@ -121,6 +121,14 @@ func (s *Service) appendLocked(ctx context.Context, u *meta.Upload, start int64,
 	limit := s.opts.MaxBlobSize - u.Offset
 	hr := &hashingReader{r: io.LimitReader(body, limit+1), h: h}
 	n, appendErr := s.blobs.Append(ctx, u.ID, u.Offset, hr)
+	if appendErr != nil && hr.err != nil && errors.Is(appendErr, hr.err) {
+		// The client's body failed, not the store: keep what arrived and
+		// tell the client, who may still be listening.
+		appendErr = &Error{
+			Kind:    ErrSizeInvalid,
+			Message: fmt.Sprintf("the request body ended after %d bytes, before its declared length: %v", hr.n, hr.err),
+		}
+	}
 	if n != hr.n {
 		// The store wrote less than was hashed (a write failed). The
 		// recorded offset stays where it was; the torn tail is discarded
@@ -140,7 +148,9 @@ func (s *Service) appendLocked(ctx context.Context, u *meta.Upload, start int64,
 		next.Offset += n
 		next.HashState = state
 		next.UpdatedAt = s.now().UTC()
-		if err := s.meta.AdvanceUpload(ctx, u.ID, from, &next); err != nil {
+		// Bookkeeping for bytes already received finishes even when the
+		// client has gone (which cancels ctx).
+		if err := s.meta.AdvanceUpload(context.WithoutCancel(ctx), u.ID, from, &next); err != nil {
 			if errors.Is(err, meta.ErrUploadUnknown) {
 				return uploadUnknown(u.ID)
 			}
@@ -150,6 +160,9 @@ func (s *Service) appendLocked(ctx context.Context, u *meta.Upload, start int64,
 	}
 	if u.Offset > s.opts.MaxBlobSize {
 		return errorf(ErrTooLarge, "blob exceeds the %d-byte limit", s.opts.MaxBlobSize)
+	}
+	if de := (*Error)(nil); errors.As(appendErr, &de) {
+		return de
 	}
 	if appendErr != nil {
 		return fmt.Errorf("upload %s: %w", u.ID, appendErr)
@@ -178,6 +191,8 @@ func (s *Service) CompleteUpload(ctx context.Context, reg meta.RegistryKey, name
 }
 
 func (s *Service) finish(ctx context.Context, r *meta.Repository, u *meta.Upload, d digest.Digest) error {
+	// Once all bytes are in, completion no longer depends on the client.
+	ctx = context.WithoutCancel(ctx)
 	got, err := s.uploadDigest(ctx, u, d.Algorithm())
 	if err != nil {
 		return err
@@ -242,6 +257,7 @@ func (s *Service) CancelUpload(ctx context.Context, reg meta.RegistryKey, name, 
 // abort removes the session first, so that a crash in between leaves a
 // staging object without a session, which the next start removes.
 func (s *Service) abort(ctx context.Context, id string) {
+	ctx = context.WithoutCancel(ctx)
 	if err := s.meta.DeleteUpload(ctx, id); err != nil && !errors.Is(err, meta.ErrUploadUnknown) {
 		s.log.WarnContext(ctx, "delete upload session", "upload", id, "err", err)
 	}
@@ -251,11 +267,16 @@ func (s *Service) abort(ctx context.Context, id string) {
 }
 
 // PutBlob stores a whole blob in one request (the monolithic push).
-func (s *Service) PutBlob(ctx context.Context, reg meta.RegistryKey, name string, d digest.Digest, body io.Reader) error {
-	r, err := s.Repository(ctx, reg, name, true)
+func (s *Service) PutBlob(ctx context.Context, reg meta.RegistryKey, name string, d digest.Digest, body io.Reader) (err error) {
+	r, undo, err := s.repositoryForPush(ctx, reg, name)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			undo()
+		}
+	}()
 	up, err := s.startUpload(ctx, r, d.Algorithm())
 	if err != nil {
 		return err
@@ -309,9 +330,10 @@ func (s *Service) CleanStaging(ctx context.Context) (int, error) {
 }
 
 type hashingReader struct {
-	r io.Reader
-	h hash.Hash
-	n int64
+	r   io.Reader
+	h   hash.Hash
+	n   int64
+	err error // the reader's own failure, other than io.EOF
 }
 
 func (h *hashingReader) Read(p []byte) (int, error) {
@@ -319,6 +341,9 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 	if n > 0 {
 		h.h.Write(p[:n])
 		h.n += int64(n)
+	}
+	if err != nil && err != io.EOF {
+		h.err = err
 	}
 	return n, err
 }
