@@ -57,5 +57,9 @@ func serve(args []string) error {
 	if err := srv.Listen(); err != nil {
 		return err
 	}
-	return srv.Serve(ctx)
+	if err := srv.Serve(ctx); err != nil {
+		return err
+	}
+	log.Info("berth stopped")
+	return nil
 }

@@ -26,6 +26,7 @@ type Config struct {
 	DefaultAccount         string
 	DefaultRegion          string
 	ShutdownTimeout        time.Duration
+	UploadTTL              time.Duration
 }
 
 // envName is the environment variable for a flag: --data-dir → BERTH_DATA_DIR.
@@ -46,6 +47,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	fs.BoolVar(&c.AutoCreateRepositories, "auto-create-repositories", false, "create a repository on its first push (ECR never does; for local development)")
 	fs.StringVar(&c.DefaultAccount, "default-account", "000000000000", "12-digit account id of the default registry")
 	fs.StringVar(&c.DefaultRegion, "default-region", "us-east-1", "region of the default registry")
+	fs.DurationVar(&c.UploadTTL, "upload-ttl", 24*time.Hour, "how long an upload session may make no progress before it is discarded")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long requests in flight may take to finish on SIGTERM/SIGINT")
 
 	set := map[string]bool{}
@@ -94,6 +96,9 @@ func (c *Config) validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: use text or json", c.LogFormat))
+	}
+	if c.UploadTTL < time.Minute {
+		errs = append(errs, fmt.Errorf("--upload-ttl %v: at least 1m", c.UploadTTL))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data must name a directory"))

@@ -196,6 +196,8 @@ type Store interface {
 	DeleteUpload(ctx context.Context, id string) error
 	// UploadIDs lists every upload session, across repositories.
 	UploadIDs(ctx context.Context) ([]string, error)
+	// StaleUploads lists the upload sessions last updated before before.
+	StaleUploads(ctx context.Context, before time.Time) ([]string, error)
 
 	PutManifest(ctx context.Context, p *PutManifest) error
 	// GetManifest returns a manifest by digest, with its tags.

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/berth-registry/berth/internal/meta"
+	"github.com/berth-registry/berth/internal/registry"
 )
 
 func (h *handler) manifest(w http.ResponseWriter, r *http.Request, reg meta.RegistryKey, name, ref string) {
@@ -15,6 +17,11 @@ func (h *handler) manifest(w http.ResponseWriter, r *http.Request, reg meta.Regi
 		m, err := h.svc.GetManifest(ctx, reg, name, ref)
 		if err != nil {
 			h.writeError(w, r, err)
+			return
+		}
+		if !accepts(r.Header.Values("Accept"), m.MediaType) {
+			h.writeError(w, r, &regError{Status: http.StatusNotFound, Code: "MANIFEST_UNKNOWN",
+				Message: fmt.Sprintf("manifest %s is of type %s, which the request's Accept header does not list; accept it to pull this manifest", m.Digest, m.MediaType)})
 			return
 		}
 		hd := w.Header()
@@ -76,4 +83,25 @@ func (h *handler) putManifest(w http.ResponseWriter, r *http.Request, reg meta.R
 	}
 	hd.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
+}
+
+// accepts reports whether a client's Accept headers admit a manifest of type
+// mt. Headers that name no manifest type at all (none, */*, application/json
+// from a browser or curl) admit every type, so only a client that lists
+// manifest types and leaves this one out is refused.
+func accepts(values []string, mt string) bool {
+	listsManifests := false
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			t, _, _ := strings.Cut(part, ";")
+			t = strings.TrimSpace(t)
+			switch {
+			case t == mt || t == "*/*" || t == "application/*":
+				return true
+			case registry.IsManifestMediaType(t):
+				listsManifests = true
+			}
+		}
+	}
+	return !listsManifests
 }

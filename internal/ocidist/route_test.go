@@ -62,3 +62,29 @@ func FuzzParseRoute(f *testing.F) {
 		}
 	})
 }
+
+func TestAccepts(t *testing.T) {
+	const (
+		oci   = "application/vnd.oci.image.manifest.v1+json"
+		index = "application/vnd.oci.image.index.v1+json"
+		d2    = "application/vnd.docker.distribution.manifest.v2+json"
+	)
+	for _, tc := range []struct {
+		accept []string
+		mt     string
+		want   bool
+	}{
+		{nil, oci, true},
+		{[]string{"*/*"}, index, true},
+		{[]string{"application/json"}, oci, true},
+		{[]string{d2 + ", " + oci}, oci, true},
+		{[]string{d2, oci + ";q=0.9"}, oci, true},
+		{[]string{d2}, oci, false},
+		{[]string{oci}, index, false},
+		{[]string{oci + ", */*;q=0.1"}, index, true},
+	} {
+		if got := accepts(tc.accept, tc.mt); got != tc.want {
+			t.Errorf("accepts(%q, %s) = %v, want %v", tc.accept, tc.mt, got, tc.want)
+		}
+	}
+}

@@ -49,6 +49,5 @@ func repositoryNotFound(name, account string) *Error {
 	return &Error{
 		Kind:    ErrNameUnknown,
 		Message: fmt.Sprintf("The repository with name '%s' does not exist in the registry with id '%s'", name, account),
-		Detail:  map[string]string{"name": name},
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"time"
 
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/opencontainers/go-digest"
@@ -296,6 +297,22 @@ func (s *Service) PutBlob(ctx context.Context, reg meta.RegistryKey, name string
 		return err
 	}
 	return nil
+}
+
+// ExpireUploads ends the upload sessions that made no progress for ttl and
+// discards their bytes: uploads abandoned by clients, and the sessions of
+// monolithic pushes cut short by a crash, which no client can resume.
+func (s *Service) ExpireUploads(ctx context.Context, ttl time.Duration) (int, error) {
+	ids, err := s.meta.StaleUploads(ctx, s.now().Add(-ttl))
+	if err != nil {
+		return 0, fmt.Errorf("list stale uploads: %w", err)
+	}
+	for _, id := range ids {
+		unlock := s.uploadLocks.lock(id)
+		s.abort(ctx, id)
+		unlock()
+	}
+	return len(ids), nil
 }
 
 // CleanStaging removes staging objects that no upload session owns: the

@@ -115,6 +115,12 @@ func (s *Server) Serve(ctx context.Context) error {
 		scheme = "https"
 		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
+	janitorDone := make(chan struct{})
+	jctx, stopJanitor := context.WithCancel(ctx)
+	go func() {
+		defer close(janitorDone)
+		s.expireUploads(jctx)
+	}()
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {
@@ -137,6 +143,8 @@ func (s *Server) Serve(ctx context.Context) error {
 			hs.Close()
 		}
 	}
+	stopJanitor()
+	<-janitorDone
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
@@ -144,4 +152,24 @@ func (s *Server) Serve(ctx context.Context) error {
 		serveErr = fmt.Errorf("close metadata store: %w", err)
 	}
 	return serveErr
+}
+
+// expireUploads discards abandoned upload sessions now and then, until ctx
+// ends.
+func (s *Server) expireUploads(ctx context.Context) {
+	every := min(s.cfg.UploadTTL/4, time.Hour)
+	for {
+		n, err := s.svc.ExpireUploads(ctx, s.cfg.UploadTTL)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("expire upload sessions", "err", err)
+		case n > 0:
+			s.log.Info("expired abandoned upload sessions", "count", n, "ttl", s.cfg.UploadTTL)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/berth-registry/berth/internal/meta"
 )
@@ -269,5 +270,32 @@ func testBlobRepositories(t *testing.T, s meta.Store) {
 	got, err := s.BlobRepositories(t.Context(), reg1, blobs[0].Digest, 10)
 	if err != nil || !slices.Equal(got, []string{"b"}) {
 		t.Errorf("after unlink: BlobRepositories = %q, %v; want [b]", got, err)
+	}
+}
+
+func testStaleUploads(t *testing.T, s meta.Store) {
+	a := newRepo(t, s, reg1, "a")
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i, id := range []string{"old", "older", "fresh"} {
+		at := base.Add(-time.Duration(2-i) * time.Hour)
+		if id == "fresh" {
+			at = base.Add(time.Hour)
+		}
+		wantErr(t, "CreateUpload("+id+")", s.CreateUpload(t.Context(), &meta.Upload{ID: id, RepoID: a.ID, CreatedAt: at, UpdatedAt: at}), nil)
+	}
+	got, err := s.StaleUploads(t.Context(), base)
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, []string{"old", "older"}) {
+		t.Errorf("StaleUploads = %q, %v; want [old older]", got, err)
+	}
+	// Progress makes a session fresh again.
+	u := getUpload(t, s, a.ID, "old")
+	next := *u
+	next.Offset = 10
+	next.UpdatedAt = base.Add(2 * time.Hour)
+	wantErr(t, "AdvanceUpload(old)", s.AdvanceUpload(t.Context(), "old", 0, &next), nil)
+	got, err = s.StaleUploads(t.Context(), base)
+	if err != nil || !slices.Equal(got, []string{"older"}) {
+		t.Errorf("after progress: StaleUploads = %q, %v; want [older]", got, err)
 	}
 }

@@ -74,6 +74,7 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 		{"Upload/Advance", testAdvanceUpload},
 		{"Upload/Complete", testCompleteUpload},
 		{"Upload/DeleteAndList", testDeleteUpload},
+		{"Upload/Stale", testStaleUploads},
 		{"Manifest/PutGet", testPutGetManifest},
 		{"Manifest/MissingRefs", testPutManifestMissingRefs},
 		{"Manifest/Idempotent", testPutManifestIdempotent},

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/berth-registry/berth/internal/meta"
 )
@@ -106,4 +107,24 @@ func scanStrings(rows *sql.Rows) ([]string, error) {
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+func (s *Store) StaleUploads(ctx context.Context, before time.Time) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM uploads WHERE updated_at < ? ORDER BY id`, nanos(before))
+	if err != nil {
+		return nil, fmt.Errorf("meta/sqlite: stale uploads: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("meta/sqlite: stale uploads: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("meta/sqlite: stale uploads: %w", err)
+	}
+	return ids, nil
 }

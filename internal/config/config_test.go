@@ -1,0 +1,51 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		check   func(*Config) bool
+		wantErr string
+	}{
+		{name: "defaults", check: func(c *Config) bool {
+			return c.Listen == "127.0.0.1:5000" && c.DataDir == "./berth-data" && !c.AutoCreateRepositories &&
+				c.DefaultAccount == "000000000000" && c.DefaultRegion == "us-east-1" && c.ShutdownTimeout == 30*time.Second
+		}},
+		{name: "env", env: map[string]string{"BERTH_LISTEN": ":6000", "BERTH_AUTO_CREATE_REPOSITORIES": "true", "BERTH_DATA": "/srv/berth"},
+			check: func(c *Config) bool {
+				return c.Listen == ":6000" && c.AutoCreateRepositories && c.DataDir == "/srv/berth"
+			}},
+		{name: "flag wins over env", args: []string{"--listen", ":7000"}, env: map[string]string{"BERTH_LISTEN": ":6000"},
+			check: func(c *Config) bool { return c.Listen == ":7000" }},
+		{name: "bad env value", env: map[string]string{"BERTH_AUTO_CREATE_REPOSITORIES": "maybe"}, wantErr: "BERTH_AUTO_CREATE_REPOSITORIES"},
+		{name: "bad account", args: []string{"--default-account", "123"}, wantErr: "12 digits"},
+		{name: "bad region", args: []string{"--default-region", "mars"}, wantErr: "region"},
+		{name: "cert without key", args: []string{"--tls-cert", "c.pem"}, wantErr: "go together"},
+		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: "--log-level"},
+		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: "--log-format"},
+		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(tc.args, func(k string) string { return tc.env[k] })
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Fatalf("config = %+v", c)
+			}
+		})
+	}
+}
