@@ -140,7 +140,7 @@ func badJSON(v any) []byte {
 func TestBadInput(t *testing.T) {
 	ctx := withTimeout(t, 3*time.Minute)
 	b := startBerth(t, "", "--auto-create-repositories")
-	c := newHTTPReg(b.URL)
+	c := newHTTPReg(t, b)
 	defer c.close()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
 	const good = "bad/good"
@@ -225,7 +225,7 @@ func TestBadInput(t *testing.T) {
 	// The truncated monolithic upload: 10 of 1000 declared bytes.
 	truncated, truncatedD := crRandomBlob(rng, 1000)
 	truncatedRaw := append([]byte(fmt.Sprintf("POST /v2/%s/blobs/uploads/?digest=%s HTTP/1.1\r\nHost: %s\r\n"+
-		"Content-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n", good, truncatedD, b.Host)), truncated[:10]...)
+		"Authorization: %s\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n", good, truncatedD, b.Host, b.AuthHeader(t))), truncated[:10]...)
 	wrongBody := []byte("the bytes actually sent")
 	wrongD := digest.FromString("the bytes the digest was computed over")
 
@@ -521,7 +521,12 @@ func TestBadInput(t *testing.T) {
 		t.Run(row.name, func(t *testing.T) {
 			req, closeWrite := row.raw, true
 			if req == nil {
-				req, closeWrite = buildRawRequest(b.Host, row.method, row.target, row.header, row.body), false
+				hdr := row.header.Clone()
+				if hdr == nil {
+					hdr = http.Header{}
+				}
+				hdr.Set("Authorization", b.AuthHeader(t))
+				req, closeWrite = buildRawRequest(b.Host, row.method, row.target, hdr, row.body), false
 			}
 			resp, body, err := rawExchange(b.Host, row.method, req, closeWrite)
 			if err != nil {

@@ -25,6 +25,8 @@ func TestOCIConformance(t *testing.T) {
 	cmd.Env = append(os.Environ(),
 		"OCI_REGISTRY="+b.Host,
 		"OCI_TLS=disabled",
+		"OCI_USERNAME=AWS",
+		"OCI_PASSWORD="+b.Password(t),
 		"OCI_VERSION=1.1",
 		"OCI_REPO1=conformance/repo1",
 		"OCI_REPO2=conformance/repo2",

@@ -43,17 +43,20 @@ const (
 type httpReg struct {
 	base string // http://host:port
 	hc   *http.Client
+	tr   *http.Transport
 }
 
-func newHTTPReg(base string) *httpReg {
+// newHTTPReg is a client of b's current address, logged in to b.
+func newHTTPReg(t testing.TB, b *berth) *httpReg {
+	t.Helper()
 	tr := &http.Transport{
 		MaxIdleConns:        256,
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
 	}
-	return &httpReg{base: base, hc: &http.Client{
-		Transport: tr,
+	return &httpReg{base: b.URL, tr: tr, hc: &http.Client{
+		Transport: b.Transport(t, tr),
 		Timeout:   30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
@@ -61,7 +64,7 @@ func newHTTPReg(base string) *httpReg {
 	}}
 }
 
-func (c *httpReg) close() { c.hc.CloseIdleConnections() }
+func (c *httpReg) close() { c.tr.CloseIdleConnections() }
 
 // url resolves a path or a Location header against the registry.
 func (c *httpReg) url(loc string) string {
@@ -890,7 +893,7 @@ func TestCrashDuringUploads(t *testing.T) {
 		sessions: map[string]string{},
 	}
 	for round := range rounds {
-		c := newHTTPReg(b.URL)
+		c := newHTTPReg(t, b)
 		cctx, cancel := context.WithCancel(ctx)
 		var killed atomic.Bool
 		var wg sync.WaitGroup
@@ -936,7 +939,7 @@ func TestCrashDuringUploads(t *testing.T) {
 		files := crCheckBlobFiles(t, b.DataDir)
 
 		b.Restart()
-		c = newHTTPReg(b.URL)
+		c = newHTTPReg(t, b)
 		sessions := crCheckMetaDB(t, b.DataDir)
 		l.mu.Lock()
 		known := make(map[string]string, len(l.sessions))
@@ -1045,7 +1048,7 @@ func crWaitStaged(t *testing.T, dataDir, id string, n int64) {
 func TestGracefulShutdown(t *testing.T) {
 	ctx := withTimeout(t, 2*time.Minute)
 	b := startBerth(t, "", "--auto-create-repositories")
-	c := newHTTPReg(b.URL)
+	c := newHTTPReg(t, b)
 	defer c.close()
 	const repo = "graceful/app"
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
@@ -1139,7 +1142,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 
 	b.Restart()
-	c2 := newHTTPReg(b.URL)
+	c2 := newHTTPReg(t, b)
 	defer c2.close()
 	// A's session survived with all its bytes; completing it makes the blob.
 	resp, body, err := c2.expect(ctx, http.StatusNoContent, "GET", "/v2/"+repo+"/blobs/uploads/"+idA, nil, nil)

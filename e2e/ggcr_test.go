@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	ggcrauthn "github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -49,8 +50,17 @@ func ggcrRepo(t *testing.T, b *berth, repo string) name.Repository {
 	return r
 }
 
-func ggcrOpts(ctx context.Context) []remote.Option {
-	return []remote.Option{remote.WithContext(ctx)}
+// ggcrOpts are the options of a client logged in to b, as after `docker
+// login --username AWS`.
+func ggcrOpts(t testing.TB, b *berth, ctx context.Context) []remote.Option {
+	t.Helper()
+	return []remote.Option{remote.WithContext(ctx), ggcrAuth(t, b)}
+}
+
+// ggcrAuth is b's ECR login for go-containerregistry.
+func ggcrAuth(t testing.TB, b *berth) remote.Option {
+	t.Helper()
+	return remote.WithAuth(&ggcrauthn.Basic{Username: "AWS", Password: b.Password(t)})
 }
 
 // sha256Stream hashes everything r yields.
@@ -130,7 +140,9 @@ type ociErrorBody struct {
 	} `json:"errors"`
 }
 
-func doHTTP(t *testing.T, ctx context.Context, method, u string, hdr map[string]string, body []byte) (*http.Response, []byte) {
+// doHTTP sends one request and reads the whole answer. With b set, the
+// request carries b's login unless hdr has an Authorization of its own.
+func doHTTP(t *testing.T, ctx context.Context, b *berth, method, u string, hdr map[string]string, body []byte) (*http.Response, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -139,6 +151,9 @@ func doHTTP(t *testing.T, ctx context.Context, method, u string, hdr map[string]
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if b != nil {
+		req.Header.Set("Authorization", b.AuthHeader(t))
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
@@ -162,7 +177,7 @@ func TestGGCRImageRoundTrip(t *testing.T) {
 	t.Parallel()
 	b := startBerth(t, "", "--auto-create-repositories")
 	ctx := withTimeout(t, 2*time.Minute)
-	opts := ggcrOpts(ctx)
+	opts := ggcrOpts(t, b, ctx)
 
 	repo := ggcrRepo(t, b, "ggcr/round-trip")
 	other := ggcrRepo(t, b, "ggcr/other")
@@ -316,7 +331,7 @@ func TestGGCRImageRoundTrip(t *testing.T) {
 			// so give it a short one of its own (remote.WithContext
 			// overrides Catalog's ctx argument, so set both).
 			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			o := []remote.Option{remote.WithContext(cctx)}
+			o := []remote.Option{remote.WithContext(cctx), ggcrAuth(t, b)}
 			if pageSize > 0 {
 				o = append(o, remote.WithPageSize(pageSize))
 			}
@@ -390,7 +405,7 @@ func TestGGCRMultiArchIndex(t *testing.T) {
 	t.Parallel()
 	b := startBerth(t, "", "--auto-create-repositories")
 	ctx := withTimeout(t, 2*time.Minute)
-	opts := ggcrOpts(ctx)
+	opts := ggcrOpts(t, b, ctx)
 	repo := ggcrRepo(t, b, "ggcr/multi-arch")
 
 	platforms := []v1.Platform{
@@ -568,10 +583,10 @@ type ociManifest struct {
 
 // pushBlob uploads content with go-containerregistry and returns its
 // descriptor.
-func pushBlob(t *testing.T, ctx context.Context, repo name.Repository, content []byte, mt string) ociDescriptor {
+func pushBlob(t *testing.T, ctx context.Context, b *berth, repo name.Repository, content []byte, mt string) ociDescriptor {
 	t.Helper()
 	l := static.NewLayer(content, types.MediaType(mt))
-	if err := remote.WriteLayer(repo, l, remote.WithContext(ctx)); err != nil {
+	if err := remote.WriteLayer(repo, l, ggcrOpts(t, b, ctx)...); err != nil {
 		t.Fatalf("remote.WriteLayer: %v", err)
 	}
 	d, _ := l.Digest()
@@ -591,7 +606,7 @@ func TestGGCRReferrers(t *testing.T) {
 	t.Parallel()
 	b := startBerth(t, "", "--auto-create-repositories")
 	ctx := withTimeout(t, 2*time.Minute)
-	opts := ggcrOpts(ctx)
+	opts := ggcrOpts(t, b, ctx)
 	repo := ggcrRepo(t, b, "ggcr/referrers")
 
 	// The subject: an ordinary image.
@@ -609,7 +624,7 @@ func TestGGCRReferrers(t *testing.T) {
 	subject := &ociDescriptor{MediaType: string(subj.MediaType), Digest: subj.Digest.String(), Size: subj.Size}
 	subjectRef := repo.Digest(subj.Digest.String())
 
-	emptyCfg := pushBlob(t, ctx, repo, []byte("{}"), emptyConfigMediaType)
+	emptyCfg := pushBlob(t, ctx, b, repo, []byte("{}"), emptyConfigMediaType)
 	if emptyCfg.Digest != "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" {
 		t.Fatalf("empty config digest %s", emptyCfg.Digest)
 	}
@@ -620,7 +635,7 @@ func TestGGCRReferrers(t *testing.T) {
 		MediaType:     string(types.OCIManifestSchema1),
 		ArtifactType:  sbomType,
 		Config:        emptyCfg,
-		Layers:        []ociDescriptor{pushBlob(t, ctx, repo, []byte(`{"spdxVersion":"SPDX-2.3","name":"app"}`), "application/spdx+json")},
+		Layers:        []ociDescriptor{pushBlob(t, ctx, b, repo, []byte(`{"spdxVersion":"SPDX-2.3","name":"app"}`), "application/spdx+json")},
 		Subject:       subject,
 		Annotations:   map[string]string{"org.opencontainers.image.created": "2024-01-02T03:04:05Z"},
 	})
@@ -636,14 +651,14 @@ func TestGGCRReferrers(t *testing.T) {
 		MediaType:     string(types.OCIManifestSchema1),
 		ArtifactType:  sigType,
 		Config:        emptyCfg,
-		Layers:        []ociDescriptor{pushBlob(t, ctx, repo, []byte("signature bytes"), "application/octet-stream")},
+		Layers:        []ociDescriptor{pushBlob(t, ctx, b, repo, []byte("signature bytes"), "application/octet-stream")},
 		Subject:       subject,
 		Annotations:   map[string]string{"com.example.signer": "alice"},
 	})
 	sigDigest := sig.mustDigest(t)
 	t.Run("PUT answers with OCI-Subject", func(t *testing.T) {
 		u := b.URL + "/v2/ggcr/referrers/manifests/" + sigDigest.String()
-		resp, body := doHTTP(t, ctx, http.MethodPut, u, map[string]string{"Content-Type": string(types.OCIManifestSchema1)}, sig.body)
+		resp, body := doHTTP(t, ctx, b, http.MethodPut, u, map[string]string{"Content-Type": string(types.OCIManifestSchema1)}, sig.body)
 		if resp.StatusCode != http.StatusCreated {
 			t.Fatalf("PUT %s: status %d, body %s", u, resp.StatusCode, body)
 		}
@@ -660,8 +675,8 @@ func TestGGCRReferrers(t *testing.T) {
 	custom := marshalManifest(t, ociManifest{
 		SchemaVersion: 2,
 		MediaType:     string(types.OCIManifestSchema1),
-		Config:        pushBlob(t, ctx, repo, []byte(`{"kind":"custom"}`), customConfigType),
-		Layers:        []ociDescriptor{pushBlob(t, ctx, repo, []byte("custom payload"), "application/octet-stream")},
+		Config:        pushBlob(t, ctx, b, repo, []byte(`{"kind":"custom"}`), customConfigType),
+		Layers:        []ociDescriptor{pushBlob(t, ctx, b, repo, []byte("custom payload"), "application/octet-stream")},
 		Subject:       subject,
 	})
 	customDigest := custom.mustDigest(t)
@@ -748,7 +763,7 @@ func TestGGCRReferrers(t *testing.T) {
 
 			// ...so ask the server to filter, too.
 			u := b.URL + "/v2/ggcr/referrers/referrers/" + subj.Digest.String() + "?artifactType=" + url.QueryEscape(tc.artifactType)
-			resp, body := doHTTP(t, ctx, http.MethodGet, u, nil, nil)
+			resp, body := doHTTP(t, ctx, b, http.MethodGet, u, nil, nil)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("GET %s: status %d, body %s", u, resp.StatusCode, body)
 			}
@@ -898,6 +913,7 @@ func TestGGCRChunkedUpload1GiB(t *testing.T) {
 	)
 	b := startBerth(t, "", "--auto-create-repositories")
 	ctx := withTimeout(t, 3*time.Minute)
+	auth := b.AuthHeader(t) // log in before measuring the server's memory
 	base, err := url.Parse(b.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -941,7 +957,7 @@ func TestGGCRChunkedUpload1GiB(t *testing.T) {
 		return u.String()
 	}
 
-	resp, body := doHTTP(t, ctx, http.MethodPost, b.URL+"/v2/"+repo+"/blobs/uploads/", nil, nil)
+	resp, body := doHTTP(t, ctx, b, http.MethodPost, b.URL+"/v2/"+repo+"/blobs/uploads/", nil, nil)
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("POST upload: status %d, body %s", resp.StatusCode, body)
 	}
@@ -967,6 +983,7 @@ func TestGGCRChunkedUpload1GiB(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		req.Header.Set("Authorization", auth)
 		req.Header.Set("Content-Type", "application/octet-stream")
 		req.Header.Set("Content-Range", fmt.Sprintf("%d-%d", off, off+n-1))
 		resp, err := httpClient.Do(req)
@@ -992,7 +1009,7 @@ func TestGGCRChunkedUpload1GiB(t *testing.T) {
 	q := put.Query()
 	q.Set("digest", dgst)
 	put.RawQuery = q.Encode()
-	resp, body = doHTTP(t, ctx, http.MethodPut, put.String(), nil, nil)
+	resp, body = doHTTP(t, ctx, b, http.MethodPut, put.String(), nil, nil)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("PUT ?digest=: status %d, body %s", resp.StatusCode, body)
 	}
@@ -1024,7 +1041,7 @@ func TestGGCRChunkedUpload1GiB(t *testing.T) {
 	blobURL := b.URL + "/v2/" + repo + "/blobs/" + dgst
 
 	t.Run("HEAD", func(t *testing.T) {
-		resp, _ := doHTTP(t, ctx, http.MethodHead, blobURL, nil, nil)
+		resp, _ := doHTTP(t, ctx, b, http.MethodHead, blobURL, nil, nil)
 		if resp.StatusCode != http.StatusOK || resp.ContentLength != blobSize || resp.Header.Get("Docker-Content-Digest") != dgst {
 			t.Errorf("HEAD: status %d, Content-Length %d, digest %q", resp.StatusCode, resp.ContentLength, resp.Header.Get("Docker-Content-Digest"))
 		}
@@ -1036,6 +1053,7 @@ func TestGGCRChunkedUpload1GiB(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		req.Header.Set("Authorization", auth)
 		resp, err := httpClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -1061,7 +1079,7 @@ func TestGGCRChunkedUpload1GiB(t *testing.T) {
 
 	for i, w := range windows {
 		t.Run(fmt.Sprintf("Range %d-%d", w.start, w.end), func(t *testing.T) {
-			resp, body := doHTTP(t, ctx, http.MethodGet, blobURL, map[string]string{"Range": fmt.Sprintf("bytes=%d-%d", w.start, w.end)}, nil)
+			resp, body := doHTTP(t, ctx, b, http.MethodGet, blobURL, map[string]string{"Range": fmt.Sprintf("bytes=%d-%d", w.start, w.end)}, nil)
 			if resp.StatusCode != http.StatusPartialContent {
 				t.Fatalf("status %d, want 206", resp.StatusCode)
 			}
@@ -1074,7 +1092,7 @@ func TestGGCRChunkedUpload1GiB(t *testing.T) {
 		})
 	}
 	t.Run("suffix Range", func(t *testing.T) {
-		resp, body := doHTTP(t, ctx, http.MethodGet, blobURL, map[string]string{"Range": "bytes=-4096"}, nil)
+		resp, body := doHTTP(t, ctx, b, http.MethodGet, blobURL, map[string]string{"Range": "bytes=-4096"}, nil)
 		if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, windowData[0]) {
 			t.Errorf("suffix range: status %d, %d bytes, equal %v", resp.StatusCode, len(body), bytes.Equal(body, windowData[0]))
 		}
@@ -1088,7 +1106,7 @@ func TestGGCRMissingRepository(t *testing.T) {
 	t.Parallel()
 	b := startBerth(t, "") // no --auto-create-repositories: like ECR
 	ctx := withTimeout(t, time.Minute)
-	opts := ggcrOpts(ctx)
+	opts := ggcrOpts(t, b, ctx)
 	const repoName = "team/missing-app"
 	wantMsg := fmt.Sprintf("The repository with name '%s' does not exist in the registry with id '000000000000'", repoName)
 	repo := ggcrRepo(t, b, repoName)
@@ -1132,7 +1150,7 @@ func TestGGCRMissingRepository(t *testing.T) {
 		{http.MethodGet, "/tags/list", nil, nil},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
-			resp, body := doHTTP(t, ctx, tc.method, b.URL+"/v2/"+repoName+tc.path, tc.hdr, tc.body)
+			resp, body := doHTTP(t, ctx, b, tc.method, b.URL+"/v2/"+repoName+tc.path, tc.hdr, tc.body)
 			if resp.StatusCode != http.StatusNotFound {
 				t.Fatalf("status %d, want 404; body %s", resp.StatusCode, body)
 			}

@@ -72,6 +72,7 @@ func (b *berth) start() {
 	t.Helper()
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", b.DataDir, "--log-level", "info"}, b.Args...)
 	cmd := exec.Command(berthBin, args...)
+	cmd.Env = append(os.Environ(), "BERTH_ACCESS_KEY_ID="+testAccessKeyID, "BERTH_SECRET_ACCESS_KEY="+testSecretAccessKey)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"math/big"
 	"net"
@@ -16,6 +17,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 )
 
 // TestTLS serves HTTPS from a certificate and key given on the command line.
@@ -54,7 +58,30 @@ func TestTLS(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := client.Get(b.URL + "/v2/")
+
+	// Log in over TLS as `aws ecr get-login-password` does: the SDK
+	// trusts the test certificate through client.
+	cfg := b.awsConfig(testRegion, testAccessKeyID, testSecretAccessKey)
+	cfg.HTTPClient = client
+	out, err := ecr.NewFromConfig(cfg).GetAuthorizationToken(withTimeout(t, 30*time.Second), &ecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		t.Fatalf("GetAuthorizationToken over TLS: %v", err)
+	}
+	if len(out.AuthorizationData) == 0 {
+		t.Fatal("GetAuthorizationToken over TLS returned no authorization data")
+	}
+	token := aws.ToString(out.AuthorizationData[0].AuthorizationToken)
+	if raw, err := base64.StdEncoding.DecodeString(token); err != nil || !strings.HasPrefix(string(raw), "AWS:") {
+		t.Fatalf("authorization token %q is not base64 of AWS:<password> (%v)", token, err)
+	}
+	auth := "Basic " + token
+
+	req, err := http.NewRequest(http.MethodGet, b.URL+"/v2/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", auth)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +89,24 @@ func TestTLS(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Docker-Distribution-API-Version") != "registry/2.0" {
 		t.Fatalf("GET /v2/ over TLS: %s %v", resp.Status, resp.Header)
 	}
-	// Plain HTTP to the TLS port is refused, not served.
-	if resp, err := http.Get("http://" + b.Host + "/v2/"); err == nil {
+	// Without the login, the challenge names the https realm.
+	resp, err = client.Get(b.URL + "/v2/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	wantChallenge := `Basic realm="https://` + b.Host + `/",service="ecr.amazonaws.com"`
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") != wantChallenge {
+		t.Errorf("GET /v2/ over TLS without a login: %s, WWW-Authenticate %q; want 401 and %q", resp.Status, resp.Header.Get("WWW-Authenticate"), wantChallenge)
+	}
+	// Plain HTTP to the TLS port is refused, not served, even with a
+	// valid login.
+	plain, err := http.NewRequest(http.MethodGet, "http://"+b.Host+"/v2/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain.Header.Set("Authorization", auth)
+	if resp, err := http.DefaultClient.Do(plain); err == nil {
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
 			t.Fatal("plain HTTP was served on the TLS listener")

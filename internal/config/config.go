@@ -27,6 +27,11 @@ type Config struct {
 	DefaultRegion          string
 	ShutdownTimeout        time.Duration
 	UploadTTL              time.Duration
+	AccessKeyID            string
+	SecretAccessKey        string
+	TokenKey               string
+	PublicURL              string
+	RegistryDomain         string
 }
 
 // envName is the environment variable for a flag: --data-dir → BERTH_DATA_DIR.
@@ -47,6 +52,11 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	fs.BoolVar(&c.AutoCreateRepositories, "auto-create-repositories", false, "create a repository on its first push (ECR never does; for local development)")
 	fs.StringVar(&c.DefaultAccount, "default-account", "000000000000", "12-digit account id of the default registry")
 	fs.StringVar(&c.DefaultRegion, "default-region", "us-east-1", "region of the default registry")
+	fs.StringVar(&c.AccessKeyID, "access-key-id", "", "access key id of the default account's root identity (default: generated once and kept in the data directory)")
+	fs.StringVar(&c.SecretAccessKey, "secret-access-key", "", "secret access key of the default account's root identity; prefer the environment variable")
+	fs.StringVar(&c.TokenKey, "token-key", "", "base64 key (32+ bytes) that signs login tokens; nodes sharing one database share it (default: generated once and kept in the data directory)")
+	fs.StringVar(&c.PublicURL, "public-url", "", "base URL clients reach Berth at, used in proxyEndpoint and repositoryUri (default: from --listen)")
+	fs.StringVar(&c.RegistryDomain, "registry-domain", "localhost", "domain of ECR-style registry hosts <account>.dkr.ecr.<region>.<domain> for registries other than the default")
 	fs.DurationVar(&c.UploadTTL, "upload-ttl", 24*time.Hour, "how long an upload session may make no progress before it is discarded")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long requests in flight may take to finish on SIGTERM/SIGINT")
 
@@ -96,6 +106,12 @@ func (c *Config) validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: use text or json", c.LogFormat))
+	}
+	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
+		errs = append(errs, errors.New("BERTH_ACCESS_KEY_ID and BERTH_SECRET_ACCESS_KEY go together"))
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		errs = append(errs, fmt.Errorf("--public-url %q: give a URL like https://registry.example.com", c.PublicURL))
 	}
 	if c.UploadTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("--upload-ttl %v: at least 1m", c.UploadTTL))

@@ -89,7 +89,14 @@ func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, reg meta.R
 			h.writeError(w, r, err)
 			return
 		}
-		ok, err := h.svc.MountBlob(ctx, reg, name, d, q.Get("from"))
+		from := q.Get("from")
+		if from != "" {
+			if err := h.authorizeMountSource(ctx, principalFrom(ctx), reg, from); err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+		}
+		ok, err := h.svc.MountBlob(ctx, reg, name, d, from)
 		if err != nil {
 			h.writeError(w, r, err)
 			return

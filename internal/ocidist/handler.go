@@ -3,12 +3,15 @@
 package ocidist
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/berth-registry/berth/internal/authn"
+	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/registry"
 )
@@ -19,6 +22,10 @@ type Options struct {
 	// in ECR's form.
 	DefaultRegistry meta.RegistryKey
 	Logger          *slog.Logger
+	// Tokens checks the ECR login passwords clients send as Basic AWS:<password>.
+	Tokens TokenChecker
+	// Authorizer decides each request's ECR action.
+	Authorizer authz.Authorizer
 }
 
 type handler struct {
@@ -113,6 +120,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	reg := h.registryFor(r)
+	p, err := h.authenticate(w, r, reg)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if err := h.authorize(r.Context(), p, rt, r.Method, reg); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	ctx := withPrincipal(r.Context(), p)
+	r = r.WithContext(ctx)
 	switch rt.kind {
 	case "base":
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -150,6 +168,17 @@ func (h *handler) registryFor(r *http.Request) meta.RegistryKey {
 		return meta.RegistryKey{Account: m[1], Region: m[2]}
 	}
 	return h.opts.DefaultRegistry
+}
+
+type principalKey struct{}
+
+func withPrincipal(ctx context.Context, p *authn.Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+func principalFrom(ctx context.Context) *authn.Principal {
+	p, _ := ctx.Value(principalKey{}).(*authn.Principal)
+	return p
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

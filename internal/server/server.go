@@ -5,6 +5,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-registry/berth/internal/authn"
+	"github.com/berth-registry/berth/internal/authz"
+	"github.com/berth-registry/berth/internal/awsapi"
 	"github.com/berth-registry/berth/internal/blob/fs"
 	"github.com/berth-registry/berth/internal/config"
 	"github.com/berth-registry/berth/internal/meta"
@@ -29,6 +33,10 @@ type Server struct {
 	log      *slog.Logger
 	meta     meta.Store
 	svc      *registry.Service
+	root     authn.RootCredentials
+	newRoot  bool
+	keys     *authn.Keys
+	tokens   *authn.Tokens
 	handler  http.Handler
 	listener net.Listener
 }
@@ -59,17 +67,72 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		log.Info("removed staging files of uploads that no session owns", "count", removed)
 	}
 	s := &Server{cfg: cfg, log: log, meta: m, svc: svc}
-	s.handler = withLogging(log, s.routes())
+	if err := s.openIdentities(); err != nil {
+		m.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// openIdentities loads the default account's root credentials and the
+// login-token key, from the configuration or the data directory.
+func (s *Server) openIdentities() error {
+	if s.cfg.AccessKeyID != "" {
+		s.root = authn.RootCredentials{Account: s.cfg.DefaultAccount, AccessKeyID: s.cfg.AccessKeyID, SecretAccessKey: s.cfg.SecretAccessKey}
+		if err := s.root.Validate(); err != nil {
+			return fmt.Errorf("root credentials: %w", err)
+		}
+	} else {
+		root, created, err := authn.LoadOrCreateRoot(filepath.Join(s.cfg.DataDir, "root-credentials.json"), s.cfg.DefaultAccount)
+		if err != nil {
+			return fmt.Errorf("root credentials: %w", err)
+		}
+		if root.Account != s.cfg.DefaultAccount {
+			return fmt.Errorf("root credentials in the data directory belong to account %s, but --default-account is %s", root.Account, s.cfg.DefaultAccount)
+		}
+		s.root, s.newRoot = root, created
+	}
+	var key []byte
+	if s.cfg.TokenKey != "" {
+		k, err := base64.StdEncoding.DecodeString(s.cfg.TokenKey)
+		if err != nil {
+			return fmt.Errorf("--token-key: not base64: %w", err)
+		}
+		key = k
+	} else {
+		k, err := authn.LoadOrCreateKey(filepath.Join(s.cfg.DataDir, "token-key"))
+		if err != nil {
+			return fmt.Errorf("login token key: %w", err)
+		}
+		key = k
+	}
+	s.keys = authn.NewKeys(s.root)
+	tokens, err := authn.NewTokens(key, s.keys)
+	if err != nil {
+		return fmt.Errorf("--token-key: %w", err)
+	}
+	s.tokens = tokens
+	return nil
 }
 
 // Handler is the whole HTTP surface, for tests that serve it themselves.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
+	authorizer := authz.AccountOwner{}
 	oci := ocidist.New(s.svc, ocidist.Options{
 		DefaultRegistry: meta.RegistryKey{Account: s.cfg.DefaultAccount, Region: s.cfg.DefaultRegion},
 		Logger:          s.log,
+		Tokens:          s.tokens,
+		Authorizer:      authorizer,
+	})
+	api := awsapi.New(awsapi.Options{
+		Registry:   s.svc,
+		Directory:  s.keys,
+		Tokens:     s.tokens,
+		Authorizer: authorizer,
+		Endpoint:   s.endpoint,
+		Logger:     s.log,
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -80,6 +143,10 @@ func (s *Server) routes() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/") {
 			oci.ServeHTTP(w, r)
+			return
+		}
+		if awsapi.IsAPIRequest(r) {
+			api.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -93,7 +160,41 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.listener = ln
+	s.handler = withLogging(s.log, s.routes())
 	return nil
+}
+
+// baseURL is where clients reach this server.
+func (s *Server) baseURL() string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimRight(s.cfg.PublicURL, "/")
+	}
+	scheme := "http"
+	if s.cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	host, port, _ := net.SplitHostPort(s.Addr())
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// endpoint is the data-plane URL of a registry: the server's own address
+// for the default registry, an ECR-style host under --registry-domain for
+// the others (the Host header selects the registry).
+func (s *Server) endpoint(account, region string) string {
+	base := s.baseURL()
+	if account == s.cfg.DefaultAccount && region == s.cfg.DefaultRegion {
+		return base
+	}
+	scheme, hostport, _ := strings.Cut(base, "://")
+	_, port, err := net.SplitHostPort(hostport)
+	host := account + ".dkr.ecr." + region + "." + s.cfg.RegistryDomain
+	if err == nil {
+		host = net.JoinHostPort(host, port)
+	}
+	return scheme + "://" + host
 }
 
 // Addr is the bound address.
@@ -130,7 +231,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}()
 	s.log.Info("berth is serving", "url", scheme+"://"+s.Addr(), "data", s.cfg.DataDir,
-		"registry", s.cfg.DefaultAccount, "region", s.cfg.DefaultRegion, "auto_create_repositories", s.cfg.AutoCreateRepositories)
+		"registry", s.cfg.DefaultAccount, "region", s.cfg.DefaultRegion, "auto_create_repositories", s.cfg.AutoCreateRepositories,
+		"access_key_id", s.root.AccessKeyID)
+	s.printWelcome()
 	var serveErr error
 	select {
 	case serveErr = <-errc:

@@ -1,0 +1,44 @@
+// Package authn establishes who is calling: access keys and the principals
+// they belong to, and the ECR login tokens that the data plane accepts as
+// `AWS:<password>`.
+package authn
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Principal is an authenticated identity.
+type Principal struct {
+	Account string
+	// ARN is what GetCallerIdentity reports and what denials name, e.g.
+	// arn:aws:iam::123456789012:root.
+	ARN    string
+	UserID string
+	// AccessKeyID is the key the request was signed with, or the key the
+	// login token was issued to.
+	AccessKeyID string
+	// Expires is when temporary credentials stop working (zero for
+	// long-term keys).
+	Expires time.Time
+}
+
+var (
+	// ErrUnknownAccessKey means no identity owns the access key.
+	ErrUnknownAccessKey = errors.New("authn: unknown access key")
+	// ErrNoCredentials means the request carried none.
+	ErrNoCredentials = errors.New("authn: no credentials")
+	// ErrInvalidToken means a login token is malformed or forged.
+	ErrInvalidToken = errors.New("authn: invalid login token")
+	// ErrTokenExpired means a login token was genuine but is too old.
+	ErrTokenExpired = errors.New("authn: login token expired")
+)
+
+// Directory finds the identity and secret behind an access key.
+type Directory interface {
+	Lookup(ctx context.Context, accessKeyID string) (*Principal, string, error)
+}
+
+// RootARN is the ARN of an account's root identity.
+func RootARN(account string) string { return "arn:aws:iam::" + account + ":root" }

@@ -1,0 +1,63 @@
+package awsapi
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"net/http"
+)
+
+// Error is an AWS error on the wire: the exception name sent as __type (or
+// as <Code> on the query protocol), its message and HTTP status.
+type Error struct {
+	Code    string
+	Message string
+	Status  int
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errorf builds a client error (status 400).
+func errorf(code, msg string) *Error {
+	return &Error{Code: code, Message: msg, Status: http.StatusBadRequest}
+}
+
+func internalError(requestID string) *Error {
+	return &Error{Code: "ServerException", Status: http.StatusInternalServerError,
+		Message: "internal server error (request id " + requestID + "); the server log has the cause"}
+}
+
+// writeJSONError answers in the AWS JSON 1.1 error form.
+func writeJSONError(w http.ResponseWriter, e *Error) {
+	body, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-ErrorType", e.Code)
+	w.WriteHeader(e.Status)
+	w.Write(body)
+}
+
+type queryErrorResponse struct {
+	XMLName xml.Name `xml:"ErrorResponse"`
+	Xmlns   string   `xml:"xmlns,attr,omitempty"`
+	Error   struct {
+		Type    string `xml:"Type"`
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
+	} `xml:"Error"`
+	RequestID string `xml:"RequestId"`
+}
+
+// writeQueryError answers in the AWS query protocol's XML error form.
+func writeQueryError(w http.ResponseWriter, e *Error, xmlns, requestID string) {
+	var resp queryErrorResponse
+	resp.Xmlns = xmlns
+	resp.Error.Type = "Sender"
+	if e.Status >= 500 {
+		resp.Error.Type = "Receiver"
+	}
+	resp.Error.Code, resp.Error.Message, resp.RequestID = e.Code, e.Message, requestID
+	body, _ := xml.Marshal(resp)
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(e.Status)
+	w.Write([]byte(xml.Header))
+	w.Write(body)
+}

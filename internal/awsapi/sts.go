@@ -1,0 +1,61 @@
+package awsapi
+
+import (
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"net/url"
+)
+
+const stsXMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
+
+// serveQuery answers query-protocol calls (STS for now): Action and
+// Version in a form-encoded body or the query string.
+func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, requestID string) {
+	body, aerr := readBody(r)
+	if aerr != nil {
+		writeQueryError(w, aerr, stsXMLNS, requestID)
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		writeQueryError(w, errorf("MalformedQueryString", "the request body is not form-encoded: "+err.Error()), stsXMLNS, requestID)
+		return
+	}
+	for k, v := range r.URL.Query() {
+		if _, ok := form[k]; !ok {
+			form[k] = v
+		}
+	}
+	action := form.Get("Action")
+	p, _, aerr := s.authenticate(r, body, "sts")
+	if aerr != nil {
+		writeQueryError(w, aerr, stsXMLNS, requestID)
+		return
+	}
+	switch action {
+	case "GetCallerIdentity":
+		type result struct {
+			Arn     string `xml:"Arn"`
+			UserID  string `xml:"UserId"`
+			Account string `xml:"Account"`
+		}
+		resp := struct {
+			XMLName  xml.Name `xml:"GetCallerIdentityResponse"`
+			Xmlns    string   `xml:"xmlns,attr"`
+			Result   result   `xml:"GetCallerIdentityResult"`
+			Metadata struct {
+				RequestID string `xml:"RequestId"`
+			} `xml:"ResponseMetadata"`
+		}{Xmlns: stsXMLNS, Result: result{Arn: p.ARN, UserID: p.UserID, Account: p.Account}}
+		resp.Metadata.RequestID = requestID
+		out, _ := xml.Marshal(resp)
+		w.Header().Set("Content-Type", "text/xml")
+		w.Write([]byte(xml.Header))
+		w.Write(out)
+	case "":
+		writeQueryError(w, errorf("MissingAction", "the request names no Action"), stsXMLNS, requestID)
+	default:
+		writeQueryError(w, errorf("InvalidAction", fmt.Sprintf("Berth does not support the STS action %s yet", truncate(action, 100))), stsXMLNS, requestID)
+	}
+}

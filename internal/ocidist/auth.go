@@ -1,0 +1,129 @@
+package ocidist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/berth-registry/berth/internal/authn"
+	"github.com/berth-registry/berth/internal/authz"
+	"github.com/berth-registry/berth/internal/meta"
+)
+
+// TokenChecker verifies ECR login passwords.
+type TokenChecker interface {
+	Check(ctx context.Context, password string) (*authn.Principal, string, error)
+}
+
+// action is the ECR action a data-plane request performs, as ECR maps them.
+func action(rt route, method string) string {
+	switch rt.kind {
+	case "catalog":
+		return "ecr:DescribeRepositories"
+	case "tags":
+		return "ecr:ListImages"
+	case "manifest", "referrers":
+		switch method {
+		case http.MethodPut:
+			return "ecr:PutImage"
+		case http.MethodDelete:
+			return "ecr:BatchDeleteImage"
+		}
+		return "ecr:BatchGetImage"
+	case "blob":
+		switch method {
+		case http.MethodHead:
+			return "ecr:BatchCheckLayerAvailability"
+		case http.MethodDelete:
+			return "ecr:BatchDeleteImage"
+		}
+		return "ecr:GetDownloadUrlForLayer"
+	case "uploads":
+		return "ecr:InitiateLayerUpload"
+	case "upload":
+		switch method {
+		case http.MethodPatch:
+			return "ecr:UploadLayerPart"
+		case http.MethodPut:
+			return "ecr:CompleteLayerUpload"
+		}
+		return "ecr:InitiateLayerUpload"
+	}
+	return ""
+}
+
+func (h *handler) challenge(w http.ResponseWriter, r *http.Request) {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Basic realm="%s://%s/",service="ecr.amazonaws.com"`, scheme, r.Host))
+}
+
+func (h *handler) loginHint(r *http.Request, reg meta.RegistryKey) string {
+	return fmt.Sprintf("aws ecr get-login-password --region %s | docker login --username AWS --password-stdin %s", reg.Region, r.Host)
+}
+
+// authenticate establishes the caller from Basic AWS:<password>.
+func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, reg meta.RegistryKey) (*authn.Principal, error) {
+	user, password, ok := r.BasicAuth()
+	if !ok {
+		h.challenge(w, r)
+		msg := "authentication required: log in with " + h.loginHint(r, reg)
+		if r.Header.Get("Authorization") != "" {
+			msg = "the Authorization header is not Basic credentials: log in with " + h.loginHint(r, reg)
+		}
+		return nil, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: msg}
+	}
+	if user != "AWS" {
+		h.challenge(w, r)
+		return nil, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: fmt.Sprintf("the user name must be AWS, not %q: log in with %s", truncateName(user), h.loginHint(r, reg))}
+	}
+	p, region, err := h.opts.Tokens.Check(r.Context(), password)
+	switch {
+	case errors.Is(err, authn.ErrTokenExpired):
+		return nil, &regError{Status: http.StatusForbidden, Code: "DENIED", Message: "Your authorization token has expired. Reauthenticate and try again."}
+	case errors.Is(err, authn.ErrInvalidToken):
+		h.challenge(w, r)
+		return nil, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: "Your authorization token is invalid: log in again with " + h.loginHint(r, reg)}
+	case err != nil:
+		return nil, err
+	}
+	if region != reg.Region {
+		return nil, &regError{Status: http.StatusForbidden, Code: "DENIED", Message: fmt.Sprintf("Your authorization token is for region %s, not for this registry's region %s: log in with %s", region, reg.Region, h.loginHint(r, reg))}
+	}
+	return p, nil
+}
+
+// authorize asks whether p may perform the request's action.
+func (h *handler) authorize(ctx context.Context, p *authn.Principal, rt route, method string, reg meta.RegistryKey) error {
+	act := action(rt, method)
+	if act == "" {
+		return nil
+	}
+	resource := authz.RepositoryARN(reg.Region, reg.Account, rt.name)
+	if rt.kind == "catalog" {
+		resource = authz.RepositoryARN(reg.Region, reg.Account, "*")
+	}
+	err := h.opts.Authorizer.Authorize(ctx, authz.Request{Principal: p, Action: act, Resource: resource, ResourceAccount: reg.Account})
+	var denied *authz.DeniedError
+	if errors.As(err, &denied) {
+		return &regError{Status: http.StatusForbidden, Code: "DENIED", Message: denied.Error()}
+	}
+	return err
+}
+
+// authorizeMountSource checks read access to the repository a blob is
+// mounted from, as ECR requires.
+func (h *handler) authorizeMountSource(ctx context.Context, p *authn.Principal, reg meta.RegistryKey, from string) error {
+	return h.authorize(ctx, p, route{kind: "blob", name: from}, http.MethodGet, reg)
+}
+
+func truncateName(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return strings.ToValidUTF8(s, "?")
+}
