@@ -175,6 +175,16 @@ var ecrErrorTable = []struct {
 	{registry.ErrTagInvalid, "InvalidParameterException"},
 	{registry.ErrTagImmutable, "ImageTagAlreadyExistsException"},
 	{registry.ErrPaginationInvalid, "InvalidParameterException"},
+	{registry.ErrRepositoryExists, "RepositoryAlreadyExistsException"},
+	{registry.ErrRepositoryNotEmpty, "RepositoryNotEmptyException"},
+	{registry.ErrParameterInvalid, "InvalidParameterException"},
+	{registry.ErrResourceTagInvalid, "InvalidTagParameterException"},
+	{registry.ErrTooManyResourceTags, "TooManyTagsException"},
+	{registry.ErrImageIDInvalid, "InvalidParameterException"},
+	{registry.ErrImageExists, "ImageAlreadyExistsException"},
+	{registry.ErrImageDigestMismatch, "ImageDigestDoesNotMatchException"},
+	{registry.ErrReferencedImageUnknown, "ReferencedImagesNotFoundException"},
+	{registry.ErrLayerInaccessible, "LayerInaccessibleException"},
 }
 
 // epochTime is a timestamp as the JSON protocol sends it: seconds since the

@@ -12,6 +12,10 @@ type Error struct {
 	Code    string
 	Message string
 	Status  int
+	// Members are the exception's other members in the model, sent beside
+	// __type and message on the JSON protocol (InvalidLayerPartException's
+	// lastValidByteReceived, say).
+	Members map[string]any
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -28,7 +32,12 @@ func internalError(requestID string) *Error {
 
 // writeJSONError answers in the AWS JSON 1.1 error form.
 func writeJSONError(w http.ResponseWriter, e *Error) {
-	body, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
+	fields := map[string]any{}
+	for k, v := range e.Members {
+		fields[k] = v
+	}
+	fields["__type"], fields["message"] = e.Code, e.Message
+	body, _ := json.Marshal(fields)
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-ErrorType", e.Code)
 	w.WriteHeader(e.Status)

@@ -161,6 +161,33 @@ type Referrer struct {
 	Annotations  map[string]string
 }
 
+// TagStatus selects images by whether tags point at them, as ECR's
+// tagStatus filter does.
+type TagStatus string
+
+const (
+	TagStatusAny      TagStatus = "ANY"
+	TagStatusTagged   TagStatus = "TAGGED"
+	TagStatusUntagged TagStatus = "UNTAGGED"
+)
+
+// ImageQuery selects one page of a repository's manifests.
+type ImageQuery struct {
+	// TagStatus filters by tags; "" means TagStatusAny.
+	TagStatus TagStatus
+	// After is exclusive: the page starts after this digest.
+	After string
+	// Limit <= 0 means no limit.
+	Limit int
+}
+
+// Pull is one pull of a manifest, as recorded for lastRecordedPullTime.
+type Pull struct {
+	RepoID int64
+	Digest string
+	At     time.Time
+}
+
 // Store is the metadata store.
 type Store interface {
 	CreateRepository(ctx context.Context, r *Repository) error
@@ -172,6 +199,18 @@ type Store interface {
 	// DeleteRepository removes a repository. Without force it fails with
 	// ErrRepositoryNotEmpty while the repository holds manifests.
 	DeleteRepository(ctx context.Context, repoID int64, force bool) error
+
+	// ModifyRepository reads a repository, lets fn change its TagMutability
+	// and Settings, and stores the result, in one transaction: concurrent
+	// read-modify-writes (two TagResource calls) cannot lose each other's
+	// changes. An error from fn aborts the change and is returned wrapped.
+	// A missing repository fails with ErrRepositoryUnknown.
+	ModifyRepository(ctx context.Context, repoID int64, fn func(r *Repository) error) error
+	// GetRegistrySetting returns a registry-wide setting (ECR's account
+	// settings), or ErrNotFound when it was never set.
+	GetRegistrySetting(ctx context.Context, reg RegistryKey, name string) (string, error)
+	// PutRegistrySetting sets or replaces a registry-wide setting.
+	PutRegistrySetting(ctx context.Context, reg RegistryKey, name, value string) error
 
 	// LinkBlob records a committed blob (once per deployment) and makes it
 	// readable from the repository.
@@ -213,6 +252,20 @@ type Store interface {
 	// ListReferrers returns the manifests whose subject is digest, filtered
 	// by artifactType when it is not empty.
 	ListReferrers(ctx context.Context, repoID int64, digest, artifactType string) ([]Referrer, error)
+
+	// ListImages returns the manifests of a page (see ImageQuery) in
+	// digest order, with their tags and without Content.
+	ListImages(ctx context.Context, repoID int64, q ImageQuery) ([]*Manifest, error)
+	// RecordPulls moves each pulled manifest's LastPulledAt forward to the
+	// pull's time (never back). Pulls of manifests that are gone are
+	// skipped.
+	RecordPulls(ctx context.Context, pulls []Pull) error
+	// ManifestsReferencing returns up to limit digests, in order, of the
+	// repository's manifests that reference the blob.
+	ManifestsReferencing(ctx context.Context, repoID int64, blobDigest string, limit int) ([]string, error)
+	// DeleteUntaggedManifest removes a manifest unless a tag points at it
+	// or an index lists it, in one transaction, and reports whether it did.
+	DeleteUntaggedManifest(ctx context.Context, repoID int64, digest string) (bool, error)
 
 	Close() error
 }

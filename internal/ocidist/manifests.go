@@ -35,6 +35,7 @@ func (h *handler) manifest(w http.ResponseWriter, r *http.Request, reg meta.Regi
 		}
 		w.WriteHeader(http.StatusOK)
 		if r.Method == http.MethodGet {
+			h.svc.RecordPull(reg, name, m.Digest)
 			w.Write(m.Content)
 		}
 	case http.MethodPut:

@@ -165,9 +165,10 @@ func immutableTag(err error, tags []string) string {
 	return ""
 }
 
-// tagImmutable applies the repository's imageTagMutability to one tag.
+// tagImmutable applies the repository's imageTagMutability, and its
+// exclusion filters, to one tag.
 func tagImmutable(r *meta.Repository, tag string) bool {
-	return r.TagMutability == "IMMUTABLE"
+	return tagImmutableUnder(r.TagMutability, tagExclusions(r), tag)
 }
 
 func contains(list []string, s string) bool {

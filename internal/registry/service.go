@@ -45,6 +45,7 @@ type Service struct {
 	// uploadLocks serialises requests on one upload session within this
 	// process, so that two PATCHes cannot write the same staging offset.
 	uploadLocks keyedMutex
+	pullRec     *pullRecorder
 }
 
 // New returns a Service.
@@ -58,7 +59,7 @@ func New(m meta.Store, b blob.Store, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{meta: m, blobs: b, opts: opts, log: opts.Logger, now: time.Now}
+	return &Service{meta: m, blobs: b, opts: opts, log: opts.Logger, now: time.Now, pullRec: newPullRecorder()}
 }
 
 // MaxManifestSize is the largest manifest the service accepts.

@@ -32,12 +32,17 @@ func uploadUnknown(id string) *Error {
 	}
 }
 
+// newUploadID returns a random UUID: the ECR API's uploadId must have that
+// shape, and an upload is one session whichever front door started it.
 func newUploadID() string {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
-	return hex.EncodeToString(b[:])
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
 // StartUpload opens an upload session in a repository.

@@ -138,6 +138,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
+	mux.Handle("GET "+awsapi.LayerDownloadPath+"{token}", api.LayerDownloadHandler())
 	// /v2/ bypasses the mux, which would clean (and redirect) paths that
 	// the data plane must reject with an OCI error instead.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -248,6 +249,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	stopJanitor()
 	<-janitorDone
+	s.svc.FlushPulls(context.Background())
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}

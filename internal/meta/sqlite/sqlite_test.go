@@ -114,8 +114,8 @@ func TestReopen(t *testing.T) {
 		if d, err := s.ResolveTag(t.Context(), repo.ID, "latest"); err != nil || d != m.Digest {
 			t.Errorf("ResolveTag after reopen = %s, %v", d, err)
 		}
-		if got := versions(t, s); !slices.Equal(got, []int{1}) {
-			t.Errorf("schema_migrations = %v, want [1]", got)
+		if got, want := versions(t, s), embeddedVersions(t); !slices.Equal(got, want) {
+			t.Errorf("schema_migrations = %v, want %v", got, want)
 		}
 		s.Close()
 	}
@@ -138,7 +138,10 @@ func TestMigrations(t *testing.T) {
 		fsys[name] = &fstest.MapFile{Data: data}
 	}
 
-	// probe counts how often a migration ran: re-running 0002 would add a row.
+	// probe counts how often a migration ran: re-running 0901 would add a
+	// row. The test's migrations are numbered above the embedded ones.
+	base := embeddedVersions(t)
+	after := func(vs ...int) []int { return slices.Concat(base, vs) }
 	for _, step := range []struct {
 		name         string
 		file, script string
@@ -146,16 +149,16 @@ func TestMigrations(t *testing.T) {
 		wantVersions []int
 		wantProbe    int
 	}{
-		{"new migration", "migrations/0002_probe.sql",
-			"CREATE TABLE IF NOT EXISTS probe (n INTEGER);\nINSERT INTO probe VALUES (2);", false, []int{1, 2}, 1},
-		{"nothing new", "", "", false, []int{1, 2}, 1},
-		{"failing migration", "migrations/0003_broken.sql",
-			"INSERT INTO probe VALUES (3);\nINSERT INTO no_such_table VALUES (3);", true, []int{1, 2}, 1},
-		{"fixed migration", "migrations/0003_broken.sql",
-			"INSERT INTO probe VALUES (3);", false, []int{1, 2, 3}, 2},
-		{"unpadded number", "migrations/10_late.sql",
-			"INSERT INTO probe VALUES (10);", false, []int{1, 2, 3, 10}, 3},
-		{"duplicate version", "migrations/0010_again.sql", "SELECT 1;", true, []int{1, 2, 3, 10}, 3},
+		{"new migration", "migrations/0901_probe.sql",
+			"CREATE TABLE IF NOT EXISTS probe (n INTEGER);\nINSERT INTO probe VALUES (2);", false, after(901), 1},
+		{"nothing new", "", "", false, after(901), 1},
+		{"failing migration", "migrations/0902_broken.sql",
+			"INSERT INTO probe VALUES (3);\nINSERT INTO no_such_table VALUES (3);", true, after(901), 1},
+		{"fixed migration", "migrations/0902_broken.sql",
+			"INSERT INTO probe VALUES (3);", false, after(901, 902), 2},
+		{"unpadded number", "migrations/910_late.sql",
+			"INSERT INTO probe VALUES (10);", false, after(901, 902, 910), 3},
+		{"duplicate version", "migrations/0910_again.sql", "SELECT 1;", true, after(901, 902, 910), 3},
 	} {
 		t.Run(step.name, func(t *testing.T) {
 			if step.file != "" {
@@ -183,6 +186,20 @@ func TestMigrations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// embeddedVersions are the versions of the migrations built into Berth.
+func embeddedVersions(t *testing.T) []int {
+	t.Helper()
+	ms, err := listMigrations(migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs []int
+	for _, m := range ms {
+		vs = append(vs, m.version)
+	}
+	return vs
 }
 
 func versions(t *testing.T, s *Store) []int {

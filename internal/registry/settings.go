@@ -1,0 +1,74 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/berth-registry/berth/internal/meta"
+)
+
+// AccountSettingDef is one of ECR's account settings (which, ECR being
+// regional, hold per registry): the values a caller may put and the value
+// of a registry that never put one.
+type AccountSettingDef struct {
+	Name    string
+	Values  []string
+	Default string
+}
+
+// AccountSettings are the settings GetAccountSetting and PutAccountSetting
+// know, with the values the API model documents as valid. The defaults are
+// those of a new ECR account: the AWS-native basic scan, the V2 registry
+// policy scope, blob mounting off.
+var AccountSettings = []AccountSettingDef{
+	{Name: "BASIC_SCAN_TYPE_VERSION", Values: []string{"AWS_NATIVE"}, Default: "AWS_NATIVE"},
+	{Name: "REGISTRY_POLICY_SCOPE", Values: []string{"V2"}, Default: "V2"},
+	{Name: "BLOB_MOUNTING", Values: []string{"ENABLED", "DISABLED"}, Default: "DISABLED"},
+}
+
+func accountSetting(name string) (AccountSettingDef, error) {
+	for _, d := range AccountSettings {
+		if d.Name == name {
+			return d, nil
+		}
+	}
+	names := make([]string, len(AccountSettings))
+	for i, d := range AccountSettings {
+		names[i] = d.Name
+	}
+	return AccountSettingDef{}, invalidParameter("name", "Account setting name must be one of [%s]", strings.Join(names, ", "))
+}
+
+// AccountSetting returns the value of a registry's setting.
+func (s *Service) AccountSetting(ctx context.Context, reg meta.RegistryKey, name string) (string, error) {
+	def, err := accountSetting(name)
+	if err != nil {
+		return "", err
+	}
+	v, err := s.meta.GetRegistrySetting(ctx, reg, name)
+	if errors.Is(err, meta.ErrNotFound) {
+		return def.Default, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("get account setting %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// PutAccountSetting sets a registry's setting.
+func (s *Service) PutAccountSetting(ctx context.Context, reg meta.RegistryKey, name, value string) error {
+	def, err := accountSetting(name)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(def.Values, value) {
+		return invalidParameter("value", "Valid values for %s are [%s]", name, strings.Join(def.Values, ", "))
+	}
+	if err := s.meta.PutRegistrySetting(ctx, reg, name, value); err != nil {
+		return fmt.Errorf("put account setting %s: %w", name, err)
+	}
+	return nil
+}
