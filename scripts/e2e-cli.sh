@@ -1,0 +1,653 @@
+#!/usr/bin/env bash
+# End-to-end test of Berth with the clients people use with Amazon ECR: the
+# AWS CLI, a real docker engine, crane and boto3, run the way the ECR user
+# guide runs them.
+#
+#   bash scripts/e2e-cli.sh
+#
+# It builds berth and starts it on a free loopback port with a temporary data
+# directory; installs Debian's docker.io if there is no dockerd (as root) and
+# starts a private dockerd (vfs storage, no iptables, no bridge) on a socket
+# in a temporary directory; installs crane with `go install` if it is
+# missing. Then: STS and ECR calls with `aws`, docker login / build / push /
+# pull, the legacy `aws ecr get-login`, crane push / copy / pull, boto3
+# (scripts/e2e_boto3.py), and the error messages docker prints. Everything
+# it started is stopped and every temporary file removed on exit.
+#
+# Every check is one line, "ok  …" or "FAIL …" with what differed and the
+# tail of berth's log; the last line is "e2e-cli: N passed, M failed", and
+# the exit status is non-zero if any check failed.
+# E2E_VERBOSE=1 prints every command's output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO_ROOT=$PWD
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/berth-e2e-cli.XXXXXX")
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+BERTH_PID=""
+DOCKERD_PID=""
+CHECK_PID=""
+WATCHDOG_PID=""
+START_SECONDS=$SECONDS
+CHECK_TIMEOUT=${E2E_CHECK_TIMEOUT:-180}
+
+# Fixed test identity: the root keys of account 000000000000, and a fixed
+# login-token key, so that the script can make an expired token (check 5c).
+ACCOUNT=000000000000
+REGION=us-east-1
+TEST_ACCESS_KEY_ID=AKIAE2ECLITESTKEY001
+TEST_SECRET_ACCESS_KEY=e2eCliTestSecretAccessKey000000000000000
+TEST_TOKEN_KEY=$(printf 'berth-e2e-cli-token-key-32-bytes!' | base64 -w0)
+
+log() { printf '\n== %s\n' "$*"; }
+
+# kill_tree PID: SIGTERM to a process and all its descendants.
+kill_tree() {
+  local kids child
+  kids=$(pgrep -P "$1" 2>/dev/null || true)
+  kill -TERM "$1" 2>/dev/null || true
+  for child in $kids; do kill_tree "$child"; done
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+  local s
+  s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ $s != Z* ]]
+}
+
+# stop_pid PID NAME SECONDS: SIGTERM, then SIGKILL if it lingers.
+stop_pid() {
+  local pid=$1 name=$2 secs=$3 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < secs * 10; i++)); do
+    alive "$pid" || break
+    sleep 0.1
+  done
+  if alive "$pid"; then
+    echo "e2e-cli: $name (pid $pid) did not stop in ${secs}s; killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+BERTH_LOG_MARK=0
+# berth's log lines since the current check started (the last 20).
+berth_log_since_mark() {
+  local n
+  n=$(tail -n +"$((BERTH_LOG_MARK + 1))" "$TMP/berth.log" | wc -l)
+  [ "$n" -gt 0 ] || return 0
+  echo "     --- berth log during this check ($n lines$([ "$n" -gt 20 ] && echo ', the last 20')) ---"
+  tail -n +"$((BERTH_LOG_MARK + 1))" "$TMP/berth.log" | tail -n 20 | sed 's/^/     | /'
+}
+
+berth_log_tail() {
+  if [ -s "$TMP/berth.log" ]; then
+    echo "     --- berth log (last ${1:-20} lines) ---"
+    tail -n "${1:-20}" "$TMP/berth.log" | sed 's/^/     | /'
+  fi
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM
+  if [ -n "$WATCHDOG_PID" ]; then kill_tree "$WATCHDOG_PID"; fi
+  if [ -n "$CHECK_PID" ]; then kill_tree "$CHECK_PID"; fi
+  if [ -n "$BERTH_PID" ]; then
+    stop_pid "$BERTH_PID" berth 15
+  fi
+  if [ -n "$DOCKERD_PID" ]; then
+    stop_pid "$DOCKERD_PID" dockerd 30
+    # dockerd stops the containerd it started; make sure, if it was killed.
+    local cpid
+    cpid=$(cat "$TMP/docker-exec/containerd/containerd.pid" 2>/dev/null)
+    if [ -n "$cpid" ] && alive "$cpid"; then
+      stop_pid "$cpid" containerd 10
+    fi
+  fi
+  # Anything dockerd left mounted under the temp dir, innermost first.
+  if [ -r /proc/self/mounts ]; then
+    awk -v t="$TMP" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r |
+      while read -r m; do umount -l "$m" 2>/dev/null; done
+  fi
+  rm -rf "$TMP" 2>/dev/null || rm -rf "$TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+die() {
+  printf '\ne2e-cli: FATAL: %s\n' "$*" >&2
+  berth_log_tail 40 >&2
+  if [ -s "$TMP/dockerd.log" ]; then
+    echo "     --- dockerd log (last 20 lines) ---" >&2
+    tail -n 20 "$TMP/dockerd.log" | sed 's/^/     | /' >&2
+  fi
+  printf 'e2e-cli: %d passed, %d failed\n' "$PASSED" "$((FAILED + 1))"
+  exit 1
+}
+
+# check DESCRIPTION COMMAND [ARGS…]: runs the command (usually a function
+# below) in a subshell with `set -e`, and records ok or FAIL.
+check() {
+  local desc=$1 rc
+  shift
+  BERTH_LOG_MARK=$(wc -l <"$TMP/berth.log")
+  : >"$TMP/check.out"
+  set +e
+  (
+    set -e
+    "$@"
+  ) >>"$TMP/check.out" 2>&1 &
+  local pid=$!
+  CHECK_PID=$pid
+  # A hung client or server fails the check instead of the whole CI run.
+  (
+    sleep "$CHECK_TIMEOUT"
+    echo "TIMEOUT: still running after ${CHECK_TIMEOUT}s; stopped" >>"$TMP/check.out"
+    kill_tree "$pid"
+  ) &
+  WATCHDOG_PID=$!
+  wait "$pid"
+  rc=$?
+  kill_tree "$WATCHDOG_PID"
+  wait "$WATCHDOG_PID" 2>/dev/null
+  CHECK_PID=""
+  WATCHDOG_PID=""
+  set -e
+  if [ "$rc" -eq 0 ]; then
+    PASSED=$((PASSED + 1))
+    printf 'ok   %s\n' "$desc"
+    if [ "${E2E_VERBOSE:-}" = 1 ]; then sed 's/^/     | /' "$TMP/check.out"; fi
+  else
+    FAILED=$((FAILED + 1))
+    FAILED_NAMES+=("$desc")
+    printf 'FAIL %s (exit %d)\n' "$desc" "$rc"
+    tail -n 40 "$TMP/check.out" | sed 's/^/     | /'
+    berth_log_since_mark
+  fi
+}
+
+# show COMMAND…: runs the command with its stdout both logged for the check
+# and passed on (for $(…)); its stderr goes to the log only. The command's
+# exit status is show's. show_all passes stderr on too.
+show() {
+  "$@" | tee -a "$TMP/check.out"
+}
+show_all() {
+  "$@" 2>&1 | tee -a "$TMP/check.out"
+}
+
+# skip DESCRIPTION REASON: a check that cannot run here, said out loud.
+skip() {
+  printf 'skip %s: %s\n' "$1" "$2"
+}
+
+# --- assertions, for use inside checks --------------------------------------
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+  if [ "$2" != "$3" ]; then
+    printf '%s:\n  want: %s\n  got:  %s\n' "$1" "$3" "$2"
+    return 1
+  fi
+}
+
+# expect_contains WHAT TEXT NEEDLE
+expect_contains() {
+  case $2 in
+    *"$3"*) return 0 ;;
+  esac
+  printf '%s: want output containing\n  %s\ngot:\n%s\n' "$1" "$3" "$2"
+  return 1
+}
+
+# must_fail COMMAND…: succeeds when the command fails (its output passes through).
+must_fail() {
+  if "$@"; then
+    echo "expected this to fail, but it succeeded: $*"
+    return 1
+  fi
+}
+
+# json EXPR: evaluates a Python expression over the JSON on stdin, bound to d.
+json() {
+  python3 -c 'import json, sys
+d = json.load(sys.stdin)
+v = eval(sys.argv[1])
+print(v if isinstance(v, str) else json.dumps(v))' "$1"
+}
+
+# Values handed from one check to later ones (checks run in subshells).
+put() { printf '%s' "$2" >"$TMP/state/$1"; }
+get() {
+  if [ ! -f "$TMP/state/$1" ]; then
+    echo "no $1: an earlier check that records it failed" >&2
+    return 1
+  fi
+  cat "$TMP/state/$1"
+}
+mkdir -p "$TMP/state"
+
+# ---------------------------------------------------------------------------
+log "1. build and start berth"
+command -v go >/dev/null || die "go is not installed"
+command -v python3 >/dev/null || die "python3 is not installed"
+mkdir -p "$TMP/bin"
+go build -o "$TMP/bin/berth" ./cmd/berth || die "go build ./cmd/berth failed"
+
+# Nothing from the caller's environment configures this berth but the script.
+for v in $(compgen -e | grep '^BERTH_' || true); do unset "$v"; done
+# Loopback traffic never goes through a proxy.
+export NO_PROXY=127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY} no_proxy=127.0.0.1,localhost${no_proxy:+,$no_proxy}
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+REG=127.0.0.1:$PORT
+ENDPOINT=http://$REG
+BERTH_ACCESS_KEY_ID=$TEST_ACCESS_KEY_ID BERTH_SECRET_ACCESS_KEY=$TEST_SECRET_ACCESS_KEY BERTH_TOKEN_KEY=$TEST_TOKEN_KEY \
+  "$TMP/bin/berth" serve --listen "$REG" --data "$TMP/berth-data" --log-level debug >"$TMP/berth.log" 2>&1 &
+BERTH_PID=$!
+for ((i = 0; ; i++)); do
+  code=$(python3 -c 'import sys, urllib.request, urllib.error
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=2).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+except Exception:
+    print(0)' "$ENDPOINT/v2/")
+  case $code in 200 | 401) break ;; esac
+  alive "$BERTH_PID" || die "berth exited while starting"
+  [ "$i" -lt 100 ] || die "berth did not answer $ENDPOINT/v2/ in 20s"
+  sleep 0.2
+done
+echo "berth is serving at $ENDPOINT (GET /v2/ answers $code)"
+
+# ---------------------------------------------------------------------------
+log "2. docker engine and crane"
+if ! command -v dockerd >/dev/null; then
+  [ "$(id -u)" = 0 ] || die "dockerd is missing and only root can install docker.io"
+  echo "installing Debian's docker.io"
+  apt-get update >"$TMP/apt.log" 2>&1 || { cat "$TMP/apt.log"; die "apt-get update failed"; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io >>"$TMP/apt.log" 2>&1 ||
+    { tail -n 30 "$TMP/apt.log"; die "apt-get install docker.io failed"; }
+fi
+command -v docker >/dev/null || die "docker.io is installed but there is no docker client"
+export DOCKER_CONFIG=$TMP/docker-config
+mkdir -p "$DOCKER_CONFIG"
+unset DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
+echo '{}' >"$TMP/daemon.json" # not the machine's /etc/docker/daemon.json
+dockerd --config-file "$TMP/daemon.json" --storage-driver=vfs --iptables=false --ip6tables=false --bridge=none \
+  --data-root "$TMP/docker" --exec-root "$TMP/docker-exec" --pidfile "$TMP/docker.pid" \
+  -H "unix://$TMP/docker.sock" >"$TMP/dockerd.log" 2>&1 &
+DOCKERD_PID=$!
+export DOCKER_HOST=unix://$TMP/docker.sock
+for ((i = 0; ; i++)); do
+  docker info >/dev/null 2>&1 && break
+  alive "$DOCKERD_PID" || die "dockerd exited while starting"
+  [ "$i" -lt 120 ] || die "dockerd did not answer docker info in 60s"
+  sleep 0.5
+done
+docker version --format 'docker client {{.Client.Version}}, engine {{.Server.Version}}'
+# Without the buildx plugin, `docker build` needs the legacy builder.
+if ! docker buildx version >/dev/null 2>&1; then
+  export DOCKER_BUILDKIT=0
+  echo "no buildx plugin: docker build uses the legacy builder (DOCKER_BUILDKIT=0)"
+fi
+
+if ! command -v crane >/dev/null; then
+  echo "installing crane"
+  (cd "$TMP" && GOBIN="$TMP/bin" GOFLAGS='' go install github.com/google/go-containerregistry/cmd/crane@v0.22.1) ||
+    die "go install crane failed"
+  export PATH=$TMP/bin:$PATH
+fi
+echo "crane $(crane version)"
+
+# ---------------------------------------------------------------------------
+log "3. the ECR workflow with the AWS CLI and docker"
+export AWS_ACCESS_KEY_ID=$TEST_ACCESS_KEY_ID
+export AWS_SECRET_ACCESS_KEY=$TEST_SECRET_ACCESS_KEY
+export AWS_DEFAULT_REGION=$REGION
+export AWS_ENDPOINT_URL=$ENDPOINT
+export AWS_CONFIG_FILE=$TMP/aws-config AWS_SHARED_CREDENTIALS_FILE=$TMP/aws-credentials
+export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_REGION AWS_ENDPOINT_URL_ECR AWS_ENDPOINT_URL_STS
+command aws --version 2>&1
+# The AWS CLI takes AWS_ENDPOINT_URL from botocore 1.31 on (late 2023). Ask
+# the installed one: pointed at a closed port, does it try that port?
+probe=$(AWS_ENDPOINT_URL=http://127.0.0.1:9 AWS_MAX_ATTEMPTS=1 command aws sts get-caller-identity --cli-connect-timeout 2 2>&1 || true)
+if [[ $probe == *"127.0.0.1:9"* ]]; then
+  echo "the AWS CLI reads AWS_ENDPOINT_URL"
+else
+  echo "the AWS CLI ignores AWS_ENDPOINT_URL: every aws call gets --endpoint-url $ENDPOINT"
+  aws() { command aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
+fi
+
+t_sts() {
+  local out
+  out=$(show aws sts get-caller-identity --output json)
+  expect_eq Account "$(json 'd["Account"]' <<<"$out")" "$ACCOUNT"
+  expect_eq Arn "$(json 'd["Arn"]' <<<"$out")" "arn:aws:iam::$ACCOUNT:root"
+}
+check "aws sts get-caller-identity: Account and Arn of the root keys" t_sts
+
+t_create_repo() {
+  local out
+  out=$(show aws ecr create-repository --repository-name my-repo --region us-east-1 --output json)
+  expect_eq repositoryUri "$(json 'd["repository"]["repositoryUri"]' <<<"$out")" "$REG/my-repo"
+  expect_eq repositoryArn "$(json 'd["repository"]["repositoryArn"]' <<<"$out")" "arn:aws:ecr:$REGION:$ACCOUNT:repository/my-repo"
+  expect_eq registryId "$(json 'd["repository"]["registryId"]' <<<"$out")" "$ACCOUNT"
+  expect_eq imageTagMutability "$(json 'd["repository"]["imageTagMutability"]' <<<"$out")" "MUTABLE"
+}
+check "aws ecr create-repository --repository-name my-repo: repositoryUri $REG/my-repo" t_create_repo
+
+t_describe_repo() {
+  local out
+  out=$(show aws ecr describe-repositories --output json)
+  expect_contains "repositories" "$(json '[r["repositoryName"] for r in d["repositories"]]' <<<"$out")" '"my-repo"'
+  out=$(show aws ecr describe-repositories --repository-names my-repo --query 'repositories[0].repositoryUri' --output text)
+  expect_eq "repositoryUri" "$out" "$REG/my-repo"
+}
+check "aws ecr describe-repositories: my-repo is listed" t_describe_repo
+
+t_login() {
+  local out
+  out=$(aws ecr get-login-password --region us-east-1 | show_all docker login --username AWS --password-stdin "$REG")
+  expect_contains "docker login" "$out" "Login Succeeded"
+}
+check "aws ecr get-login-password | docker login --username AWS --password-stdin $REG" t_login
+
+# build_image TAG CONTENT: a FROM scratch image with one file.
+build_image() {
+  local ctx
+  ctx=$(mktemp -d "$TMP/ctx.XXXXXX")
+  printf '%s\n' "$2" >"$ctx/hello.txt"
+  printf 'FROM scratch\nCOPY hello.txt /hello.txt\n' >"$ctx/Dockerfile"
+  docker build -t "$1" "$ctx"
+}
+
+# push_digest OUTPUT: the digest `docker push` reports.
+push_digest() {
+  sed -n 's/.*: digest: \(sha256:[0-9a-f]\{64\}\) size: .*/\1/p' <<<"$1" | tail -n 1
+}
+
+t_build() {
+  build_image e2e-app:latest "hello from berth e2e-cli $$ $RANDOM"
+  docker image inspect e2e-app:latest >/dev/null
+}
+check "docker build (FROM scratch + COPY)" t_build
+
+t_push() {
+  local out digest
+  docker tag e2e-app:latest "$REG/my-repo:latest"
+  docker tag e2e-app:latest "$REG/my-repo:keep"
+  out=$(show_all docker push "$REG/my-repo:latest")
+  digest=$(push_digest "$out")
+  [ -n "$digest" ] || { echo "docker push printed no digest"; return 1; }
+  put pushed_digest "$digest"
+  out=$(show_all docker push "$REG/my-repo:keep")
+  expect_eq "digest of the second tag" "$(push_digest "$out")" "$digest"
+}
+check "docker tag + docker push $REG/my-repo:latest (and :keep)" t_push
+
+t_pull() {
+  local out digest
+  digest=$(get pushed_digest)
+  docker rmi "$REG/my-repo:latest" "$REG/my-repo:keep" e2e-app:latest
+  if docker image inspect "$REG/my-repo:latest" >/dev/null 2>&1; then
+    echo "the image is still there after docker rmi"
+    return 1
+  fi
+  out=$(show_all docker pull "$REG/my-repo:latest")
+  expect_contains "docker pull" "$out" "Digest: $digest"
+  expect_contains "RepoDigests" "$(docker image inspect --format '{{json .RepoDigests}}' "$REG/my-repo:latest")" "$REG/my-repo@$digest"
+}
+check "docker rmi, then docker pull $REG/my-repo:latest: same digest" t_pull
+
+t_describe_images() {
+  local out digest
+  digest=$(get pushed_digest)
+  out=$(show aws ecr describe-images --repository-name my-repo --output json)
+  expect_eq "number of images" "$(json 'len(d["imageDetails"])' <<<"$out")" 1
+  expect_eq imageDigest "$(json 'd["imageDetails"][0]["imageDigest"]' <<<"$out")" "$digest"
+  expect_eq imageTags "$(json 'sorted(d["imageDetails"][0].get("imageTags", []))' <<<"$out")" '["keep", "latest"]'
+  expect_eq "imageSizeInBytes > 0" "$(json 'd["imageDetails"][0].get("imageSizeInBytes", 0) > 0' <<<"$out")" true
+  expect_eq imageManifestMediaType "$(json 'd["imageDetails"][0].get("imageManifestMediaType")' <<<"$out")" \
+    application/vnd.docker.distribution.manifest.v2+json
+  expect_eq repositoryName "$(json 'd["imageDetails"][0]["repositoryName"]' <<<"$out")" my-repo
+  expect_eq registryId "$(json 'd["imageDetails"][0]["registryId"]' <<<"$out")" "$ACCOUNT"
+  expect_eq "imagePushedAt is set" "$(json '"imagePushedAt" in d["imageDetails"][0]' <<<"$out")" true
+}
+check "aws ecr describe-images --repository-name my-repo: tags, size, media type" t_describe_images
+
+t_batch_get() {
+  local out digest
+  digest=$(get pushed_digest)
+  out=$(show aws ecr batch-get-image --repository-name my-repo --image-ids imageTag=latest --output json)
+  expect_eq failures "$(json 'd.get("failures", [])' <<<"$out")" '[]'
+  expect_eq "imageId.imageDigest" "$(json 'd["images"][0]["imageId"]["imageDigest"]' <<<"$out")" "$digest"
+  expect_eq "sha256 of imageManifest" \
+    "$(json '"sha256:" + __import__("hashlib").sha256(d["images"][0]["imageManifest"].encode()).hexdigest()' <<<"$out")" "$digest"
+  expect_eq imageManifestMediaType "$(json 'd["images"][0].get("imageManifestMediaType")' <<<"$out")" \
+    application/vnd.docker.distribution.manifest.v2+json
+  out=$(show aws ecr batch-get-image --repository-name my-repo --image-ids imageTag=no-such-tag --output json)
+  expect_eq "failure for a missing tag" "$(json 'd["failures"][0]["failureCode"]' <<<"$out")" ImageNotFound
+}
+check "aws ecr batch-get-image: the manifest's digest is the pushed digest" t_batch_get
+
+# The ECR user guide's way to retag an image without pulling it.
+t_retag() {
+  local manifest out digest
+  digest=$(get pushed_digest)
+  manifest=$(show aws ecr batch-get-image --repository-name my-repo --image-ids imageTag=latest --output text --query 'images[].imageManifest')
+  out=$(show aws ecr put-image --repository-name my-repo --image-tag retagged --image-manifest "$manifest" --output json)
+  expect_eq "put-image imageId.imageDigest" "$(json 'd["image"]["imageId"]["imageDigest"]' <<<"$out")" "$digest"
+  expect_eq "put-image imageId.imageTag" "$(json 'd["image"]["imageId"]["imageTag"]' <<<"$out")" retagged
+  out=$(show aws ecr list-images --repository-name my-repo --output json)
+  expect_eq "list-images" "$(json 'sorted((i.get("imageTag", ""), i["imageDigest"]) for i in d["imageIds"])' <<<"$out")" \
+    "$(printf '[["keep", "%s"], ["latest", "%s"], ["retagged", "%s"]]' "$digest" "$digest" "$digest")"
+  out=$(show_all docker pull "$REG/my-repo:retagged")
+  expect_contains "docker pull of the new tag" "$out" "Digest: $digest"
+}
+check "aws ecr put-image --image-tag retagged (batch-get-image's manifest), list-images" t_retag
+
+t_batch_delete() {
+  local out digest
+  digest=$(get pushed_digest)
+  out=$(show aws ecr batch-delete-image --repository-name my-repo --image-ids imageTag=latest --output json)
+  expect_eq failures "$(json 'd.get("failures", [])' <<<"$out")" '[]'
+  expect_eq "deleted imageDigest" "$(json 'd["imageIds"][0]["imageDigest"]' <<<"$out")" "$digest"
+  expect_eq "deleted imageTag" "$(json 'd["imageIds"][0]["imageTag"]' <<<"$out")" latest
+  out=$(show aws ecr describe-images --repository-name my-repo --output json)
+  expect_eq "tags left" "$(json 'sorted(t for i in d["imageDetails"] for t in i.get("imageTags", []))' <<<"$out")" '["keep", "retagged"]'
+  out=$(show_all must_fail docker pull "$REG/my-repo:latest")
+  expect_contains "docker pull of the deleted tag" "$out" "manifest unknown"
+}
+check "aws ecr batch-delete-image --image-ids imageTag=latest: tag gone, the others stay" t_batch_delete
+
+t_delete_repo() {
+  local out
+  out=$(show_all must_fail aws ecr delete-repository --repository-name my-repo)
+  expect_contains "delete-repository without --force" "$out" "RepositoryNotEmptyException"
+  out=$(show aws ecr delete-repository --repository-name my-repo --force --output json)
+  expect_eq repositoryName "$(json 'd["repository"]["repositoryName"]' <<<"$out")" my-repo
+  out=$(show_all must_fail aws ecr describe-repositories --repository-names my-repo)
+  expect_contains "describe-repositories after the delete" "$out" "RepositoryNotFoundException"
+}
+check "aws ecr delete-repository --repository-name my-repo --force (refused without --force)" t_delete_repo
+
+if command aws ecr get-login help >/dev/null 2>&1; then
+  t_get_login() {
+    local cmd out
+    docker logout "$REG"
+    cmd=$(aws ecr get-login --no-include-email --region us-east-1)
+    read -r -a words <<<"$cmd"
+    echo "${words[*]:0:5} <password> ${words[*]:6}"
+    expect_eq "printed command" "${words[*]:0:5}" "docker login -u AWS -p"
+    expect_eq "words in the printed command" "${#words[@]}" 7
+    expect_eq "registry in the printed command" "${words[6]}" "$ENDPOINT"
+    out=$(show_all "${words[@]}")
+    expect_contains "the printed docker login" "$out" "Login Succeeded"
+  }
+  check "aws ecr get-login --no-include-email: the printed docker login succeeds" t_get_login
+else
+  skip "aws ecr get-login" "this AWS CLI has no get-login (removed in v2)"
+fi
+
+log "3b. push and pull with crane"
+t_crane_login() {
+  local out
+  aws ecr create-repository --repository-name crane-repo >/dev/null
+  aws ecr create-repository --repository-name crane-copy >/dev/null
+  out=$(show_all crane auth login "$REG" -u AWS -p "$(aws ecr get-login-password)")
+  expect_contains "crane auth login" "$out" "logged in via"
+}
+check "crane auth login $REG -u AWS -p \"\$(aws ecr get-login-password)\"" t_crane_login
+
+t_crane_push() {
+  local ref digest
+  build_image e2e-crane:latest "pushed by crane $$ $RANDOM"
+  docker save e2e-crane:latest -o "$TMP/crane-in.tar"
+  ref=$(crane push "$TMP/crane-in.tar" "$REG/crane-repo:v1")
+  echo "$ref"
+  digest=${ref##*@}
+  expect_eq "crane push printed" "$ref" "$REG/crane-repo@$digest"
+  expect_eq "crane digest" "$(crane digest "$REG/crane-repo:v1")" "$digest"
+  put crane_digest "$digest"
+}
+check "crane push (a docker save tarball) to $REG/crane-repo:v1" t_crane_push
+
+t_crane_copy() {
+  local digest
+  digest=$(get crane_digest)
+  crane copy "$REG/crane-repo:v1" "$REG/crane-copy:v1"
+  expect_eq "digest of the copy" "$(crane digest "$REG/crane-copy:v1")" "$digest"
+  expect_eq "crane ls crane-copy" "$(crane ls "$REG/crane-copy")" v1
+}
+check "crane copy $REG/crane-repo:v1 $REG/crane-copy:v1" t_crane_copy
+
+t_crane_pull() {
+  local digest files
+  digest=$(get crane_digest)
+  crane pull "$REG/crane-copy:v1" "$TMP/crane-out.tar"
+  expect_eq "digest of the pulled tarball" "$(crane digest --tarball "$TMP/crane-out.tar")" "$digest"
+  files=$(crane export "$REG/crane-copy:v1" - | tar -t)
+  expect_eq "files in the image" "$files" hello.txt
+}
+check "crane pull $REG/crane-copy:v1: same digest, same files" t_crane_pull
+
+# ---------------------------------------------------------------------------
+log "4. boto3"
+t_boto3() {
+  E2E_REGISTRY=$REG E2E_ACCOUNT=$ACCOUNT python3 "$REPO_ROOT/scripts/e2e_boto3.py"
+}
+set +e
+t_boto3 >"$TMP/boto3.out" 2>&1
+boto3_rc=$?
+set -e
+boto3_ok=$(grep -c '^ok ' "$TMP/boto3.out" || true)
+boto3_fail=$(grep -c '^FAIL ' "$TMP/boto3.out" || true)
+cat "$TMP/boto3.out"
+PASSED=$((PASSED + boto3_ok))
+FAILED=$((FAILED + boto3_fail))
+while read -r line; do FAILED_NAMES+=("${line#FAIL }"); done < <(grep '^FAIL ' "$TMP/boto3.out" || true)
+if [ "$boto3_rc" -ne 0 ] && [ "$boto3_fail" -eq 0 ]; then
+  FAILED=$((FAILED + 1))
+  FAILED_NAMES+=("scripts/e2e_boto3.py ran (exit $boto3_rc)")
+  echo "FAIL scripts/e2e_boto3.py exited $boto3_rc"
+fi
+if [ "$boto3_fail" -gt 0 ]; then berth_log_tail 15; fi
+
+# ---------------------------------------------------------------------------
+log "5. the errors docker prints"
+aws ecr get-login-password | docker login --username AWS --password-stdin "$REG" >/dev/null 2>&1 || true
+
+t_no_repo() {
+  local out
+  build_image e2e-err:latest "error paths $$ $RANDOM"
+  docker tag e2e-err:latest "$REG/nope:latest"
+  out=$(show_all must_fail docker push "$REG/nope:latest")
+  expect_contains "docker push to a missing repository" "$out" \
+    "The repository with name 'nope' does not exist in the registry with id '$ACCOUNT'"
+}
+check "(b) docker push to a repository that does not exist: ECR's message" t_no_repo
+
+t_immutable() {
+  local out first
+  aws ecr create-repository --repository-name immutable-repo --image-tag-mutability IMMUTABLE >/dev/null
+  build_image e2e-imm:one "immutable one $$ $RANDOM"
+  docker tag e2e-imm:one "$REG/immutable-repo:v1"
+  out=$(show_all docker push "$REG/immutable-repo:v1")
+  first=$(push_digest "$out")
+  build_image e2e-imm:two "immutable two $$ $RANDOM"
+  docker tag e2e-imm:two "$REG/immutable-repo:v1"
+  out=$(show_all must_fail docker push "$REG/immutable-repo:v1")
+  expect_contains "second docker push of v1" "$out" \
+    "The image tag 'v1' already exists in the 'immutable-repo' repository and cannot be overwritten because the repository is immutable"
+  out=$(show aws ecr describe-images --repository-name immutable-repo --image-ids imageTag=v1 --query 'imageDetails[0].imageDigest' --output text)
+  expect_eq "v1 after the refused push" "$out" "$first"
+}
+check "(d) docker push of another image to an IMMUTABLE repository's tag: refused" t_immutable
+
+# An expired login. Tokens say when they expire and are signed with the
+# server's token key, so the only way to hold an expired one without waiting
+# 12 hours is to make it: the server runs with a known --token-key
+# (BERTH_TOKEN_KEY above), and this signs a token in the format of
+# internal/authn/token.go that expired an hour ago. docker finds it in its
+# config, as a login from yesterday would be.
+t_expired() {
+  local token out
+  token=$(python3 - "$TEST_TOKEN_KEY" "$TEST_ACCESS_KEY_ID" "$REGION" <<'EOF'
+import base64, hashlib, hmac, json, sys, time
+key, akid, region = base64.b64decode(sys.argv[1]), sys.argv[2], sys.argv[3]
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+claims = json.dumps({"k": akid, "r": region, "e": int(time.time()) - 3600}, separators=(",", ":")).encode()
+body = "berth1." + b64(claims)
+print(body + "." + b64(hmac.new(key, body.encode(), hashlib.sha256).digest()))
+EOF
+)
+  python3 - "$DOCKER_CONFIG/config.json" "$REG" "AWS:$token" <<'EOF'
+import base64, json, sys
+path, reg, cred = sys.argv[1:]
+try:
+    cfg = json.load(open(path))
+except FileNotFoundError:
+    cfg = {}
+cfg.setdefault("auths", {})[reg] = {"auth": base64.b64encode(cred.encode()).decode()}
+json.dump(cfg, open(path, "w"))
+EOF
+  aws ecr create-repository --repository-name expired-repo >/dev/null
+  docker tag e2e-err:latest "$REG/expired-repo:latest"
+  out=$(show_all must_fail docker push "$REG/expired-repo:latest")
+  expect_contains "docker push with an expired login" "$out" "Your authorization token has expired. Reauthenticate and try again."
+  # As the message says: log in again and the push goes through.
+  aws ecr get-login-password | show_all docker login --username AWS --password-stdin "$REG"
+  show_all docker push "$REG/expired-repo:latest"
+}
+check "(c) docker push with an expired login token: ECR's message; a new login works" t_expired
+
+t_no_login() {
+  local out
+  aws ecr create-repository --repository-name noauth-repo >/dev/null
+  docker logout "$REG"
+  docker tag e2e-err:latest "$REG/noauth-repo:latest"
+  out=$(show_all must_fail docker push "$REG/noauth-repo:latest")
+  # The docker engine answers a Basic challenge it holds no credentials for
+  # with this, whatever message the registry sent with the 401.
+  expect_contains "docker push without a login" "$out" "no basic auth credentials"
+}
+check "(a) docker push without docker login: no basic auth credentials" t_no_login
+
+# ---------------------------------------------------------------------------
+echo
+echo "ran in $((SECONDS - START_SECONDS))s"
+if [ "$FAILED" -gt 0 ]; then
+  echo "failed checks:"
+  printf '  - %s\n' "${FAILED_NAMES[@]}"
+  berth_log_tail 40
+fi
+echo "e2e-cli: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

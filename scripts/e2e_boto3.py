@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""boto3 against a running Berth: the ECR calls an SDK user makes, and the
+errors an SDK user catches.
+
+Run by scripts/e2e-cli.sh with the machine's python3 and boto3. It reads
+AWS_ENDPOINT_URL (Berth's base URL), AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION from the environment, and
+E2E_REGISTRY (the registry host, 127.0.0.1:PORT) and E2E_ACCOUNT.
+
+It prints one line per check, "ok <what>" or "FAIL <what>" followed by
+indented details, and exits 1 if any check failed; e2e-cli.sh counts the
+lines.
+"""
+
+import base64
+import datetime
+import os
+import sys
+import traceback
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
+REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+REGISTRY = os.environ["E2E_REGISTRY"]
+ACCOUNT = os.environ.get("E2E_ACCOUNT", "000000000000")
+
+results = {"ok": 0, "fail": 0}
+
+
+class Mismatch(Exception):
+    pass
+
+
+def expect(cond, msg):
+    if not cond:
+        raise Mismatch(msg)
+
+
+def check(desc):
+    """Decorator: run the function now as one named check."""
+
+    def run(fn):
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - every failure is reported
+            results["fail"] += 1
+            print("FAIL boto3: " + desc, flush=True)
+            if isinstance(e, Mismatch):
+                detail = str(e)
+            elif isinstance(e, ClientError):
+                detail = "%s: %s" % (type(e).__name__, e)
+            else:
+                detail = traceback.format_exc()
+            for line in detail.rstrip().splitlines():
+                print("     | " + line, flush=True)
+        else:
+            results["ok"] += 1
+            print("ok   boto3: " + desc, flush=True)
+        return fn
+
+    return run
+
+
+def error_code(fn, *args, **kwargs):
+    """Calls fn and returns the error code of the ClientError it raises."""
+    try:
+        fn(*args, **kwargs)
+    except ClientError as e:
+        return e.response.get("Error", {}).get("Code")
+    raise Mismatch("%s succeeded, expected an error" % getattr(fn, "__name__", fn))
+
+
+ecr = boto3.client(
+    "ecr",
+    endpoint_url=ENDPOINT,
+    region_name=REGION,
+    config=Config(retries={"max_attempts": 1}, connect_timeout=10, read_timeout=60),
+)
+
+REPO = "boto3-repo"
+PAGED = ["boto3-paged-%d" % i for i in range(5)]
+
+
+@check("create_repository returns the repository with its URI and ARN")
+def _():
+    repo = ecr.create_repository(repositoryName=REPO)["repository"]
+    expect(repo["repositoryName"] == REPO, "repositoryName %r" % repo["repositoryName"])
+    want_uri = "%s/%s" % (REGISTRY, REPO)
+    expect(repo["repositoryUri"] == want_uri, "repositoryUri %r, want %r" % (repo["repositoryUri"], want_uri))
+    want_arn = "arn:aws:ecr:%s:%s:repository/%s" % (REGION, ACCOUNT, REPO)
+    expect(repo["repositoryArn"] == want_arn, "repositoryArn %r, want %r" % (repo["repositoryArn"], want_arn))
+    expect(repo["registryId"] == ACCOUNT, "registryId %r" % repo["registryId"])
+    expect(repo.get("imageTagMutability") == "MUTABLE", "imageTagMutability %r, want MUTABLE" % repo.get("imageTagMutability"))
+    expect(isinstance(repo.get("createdAt"), datetime.datetime), "createdAt %r" % repo.get("createdAt"))
+
+
+@check("get_authorization_token: AWS:<password>, expires in ~12h, proxyEndpoint is Berth")
+def _():
+    data = ecr.get_authorization_token()["authorizationData"]
+    expect(len(data) == 1, "%d authorizationData entries, want 1" % len(data))
+    d = data[0]
+    user, sep, password = base64.b64decode(d["authorizationToken"]).decode().partition(":")
+    expect(sep == ":" and user == "AWS", "token decodes to user %r, want AWS" % user)
+    expect(len(password) > 20, "password %r is too short" % password)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    left = d["expiresAt"] - now
+    expect(
+        datetime.timedelta(hours=11, minutes=55) < left <= datetime.timedelta(hours=12, minutes=1),
+        "expiresAt %s is %s from now, want about 12h" % (d["expiresAt"], left),
+    )
+    expect(d["proxyEndpoint"] == ENDPOINT.rstrip("/"), "proxyEndpoint %r, want %r" % (d["proxyEndpoint"], ENDPOINT))
+
+
+@check("describe_repositories paginator walks every repository, 2 a page")
+def _():
+    for name in PAGED:
+        ecr.create_repository(repositoryName=name)
+    pages = list(ecr.get_paginator("describe_repositories").paginate(PaginationConfig={"PageSize": 2}))
+    names = [r["repositoryName"] for p in pages for r in p["repositories"]]
+    expect(len(names) == len(set(names)), "a repository came twice: %r" % names)
+    missing = set(PAGED + [REPO]) - set(names)
+    expect(not missing, "missing from the pages: %r (got %r)" % (sorted(missing), names))
+    expect(all(len(p["repositories"]) <= 2 for p in pages), "a page has more than 2: %r" % [len(p["repositories"]) for p in pages])
+    expect(len(pages) >= 3, "%d pages for %d repositories at 2 a page" % (len(pages), len(names)))
+
+
+@check("put_image_tag_mutability IMMUTABLE, and describe_repositories shows it")
+def _():
+    out = ecr.put_image_tag_mutability(repositoryName=REPO, imageTagMutability="IMMUTABLE")
+    expect(out.get("imageTagMutability") == "IMMUTABLE", "response %r" % out)
+    expect(out.get("repositoryName") == REPO, "response repositoryName %r" % out.get("repositoryName"))
+    expect(out.get("registryId") == ACCOUNT, "response registryId %r" % out.get("registryId"))
+    repo = ecr.describe_repositories(repositoryNames=[REPO])["repositories"][0]
+    expect(repo["imageTagMutability"] == "IMMUTABLE", "describe says %r" % repo["imageTagMutability"])
+
+
+@check("create_repository twice -> RepositoryAlreadyExistsException")
+def _():
+    code = error_code(ecr.create_repository, repositoryName=REPO)
+    expect(code == "RepositoryAlreadyExistsException", "error code %r" % code)
+    # and the modeled exception class matches, as SDK users catch it
+    try:
+        ecr.create_repository(repositoryName=REPO)
+    except ecr.exceptions.RepositoryAlreadyExistsException:
+        pass
+
+
+@check("describe_repositories of a missing repository -> RepositoryNotFoundException")
+def _():
+    code = error_code(ecr.describe_repositories, repositoryNames=["boto3-does-not-exist"])
+    expect(code == "RepositoryNotFoundException", "error code %r" % code)
+    try:
+        ecr.describe_repositories(repositoryNames=["boto3-does-not-exist"])
+    except ecr.exceptions.RepositoryNotFoundException as e:
+        msg = e.response["Error"]["Message"]
+        want = "The repository with name 'boto3-does-not-exist' does not exist in the registry with id '%s'" % ACCOUNT
+        expect(want in msg, "message %r, want it to contain %r" % (msg, want))
+
+
+@check("delete_repository, then it is gone")
+def _():
+    for name in [REPO] + PAGED:
+        out = ecr.delete_repository(repositoryName=name)
+        expect(out["repository"]["repositoryName"] == name, "delete answered %r" % out)
+    code = error_code(ecr.describe_repositories, repositoryNames=[REPO])
+    expect(code == "RepositoryNotFoundException", "after delete, describe answers %r" % code)
+    code = error_code(ecr.delete_repository, repositoryName=REPO)
+    expect(code == "RepositoryNotFoundException", "deleting twice answers %r" % code)
+
+
+print("boto3 %s (botocore %s): %d ok, %d failed" % (boto3.__version__, __import__("botocore").__version__, results["ok"], results["fail"]), flush=True)
+sys.exit(1 if results["fail"] else 0)
