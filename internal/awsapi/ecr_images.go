@@ -334,10 +334,7 @@ func batchGetImage(ctx context.Context, e *ecrAPI, c *Call) (any, error) {
 	if err := checkImageIDs(in.ImageIDs); err != nil {
 		return nil, err
 	}
-	ids := make([]registry.ImageID, len(in.ImageIDs))
-	for i, id := range in.ImageIDs {
-		ids[i] = id.domain()
-	}
+	ids := domainImageIDs(in.ImageIDs)
 	images, failures, err := e.reg.BatchGetImage(ctx, reg, in.RepositoryName, ids, in.AcceptedMediaTypes)
 	if err != nil {
 		return nil, ecrError(err, nil)
@@ -376,10 +373,7 @@ func batchDeleteImage(ctx context.Context, e *ecrAPI, c *Call) (any, error) {
 	if err := checkImageIDs(in.ImageIDs); err != nil {
 		return nil, err
 	}
-	ids := make([]registry.ImageID, len(in.ImageIDs))
-	for i, id := range in.ImageIDs {
-		ids[i] = id.domain()
-	}
+	ids := domainImageIDs(in.ImageIDs)
 	deleted, failures, err := e.reg.BatchDeleteImage(ctx, reg, in.RepositoryName, ids)
 	if err != nil {
 		return nil, ecrError(err, nil)
@@ -524,4 +518,12 @@ func listImageReferrers(ctx context.Context, e *ecrAPI, c *Call) (any, error) {
 		out.NextToken = e.sealPage(p)
 	}
 	return out, nil
+}
+
+func domainImageIDs(in []imageIdentifier) []registry.ImageID {
+	ids := make([]registry.ImageID, len(in))
+	for i, id := range in {
+		ids[i] = id.domain()
+	}
+	return ids
 }

@@ -21,7 +21,7 @@ func (h *handler) blob(w http.ResponseWriter, r *http.Request, reg meta.Registry
 	ctx := r.Context()
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		rc, size, err := h.svc.OpenBlob(ctx, reg, name, d)
+		rc, _, err := h.svc.OpenBlob(ctx, reg, name, d)
 		if err != nil {
 			h.writeError(w, r, err)
 			return
@@ -35,7 +35,6 @@ func (h *handler) blob(w http.ResponseWriter, r *http.Request, reg meta.Registry
 		// ServeContent answers Range and conditional requests; given the
 		// *os.File of the filesystem store, it sends with sendfile.
 		http.ServeContent(w, r, "", time.Time{}, rc)
-		_ = size
 	case http.MethodDelete:
 		if err := h.svc.DeleteBlob(ctx, reg, name, d); err != nil {
 			h.writeError(w, r, err)
