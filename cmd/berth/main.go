@@ -16,6 +16,7 @@ const usage = `berth — Amazon ECR that you run yourself
 
 Usage:
   berth serve [flags]   run the registry (berth serve -h lists the flags)
+  berth admin <command> manage accounts (berth admin -h lists the commands)
   berth version         print the version
 `
 
@@ -30,6 +31,11 @@ func main() {
 	case "serve":
 		if err := serve(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "berth:", err)
+			os.Exit(1)
+		}
+	case "admin":
+		if err := admin(os.Args[2:], os.Stdout, os.Stderr, os.Getenv); err != nil {
+			fmt.Fprintln(os.Stderr, "berth admin:", err)
 			os.Exit(1)
 		}
 	case "version", "--version":

@@ -22,6 +22,19 @@ type Principal struct {
 	// Expires is when temporary credentials stop working (zero for
 	// long-term keys).
 	Expires time.Time
+	// Kind is root, user or assumed-role; "" for a Principal made before
+	// IAM, which is a root.
+	Kind PrincipalKind
+	// UserName is an IAM user's name (KindUser), as stored.
+	UserName string
+	// RoleName and RoleARN (arn:aws:iam::<account>:role/<path><name>) name
+	// the role behind a session (KindAssumedRole); ARN is the session's.
+	RoleName string
+	RoleARN  string
+	// SessionToken is what requests signed with temporary credentials must
+	// carry as X-Amz-Security-Token; "" for long-term keys, whose requests
+	// must carry none.
+	SessionToken string
 }
 
 var (

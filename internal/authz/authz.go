@@ -5,6 +5,7 @@ package authz
 import (
 	"context"
 	"fmt"
+	"net/netip"
 
 	"github.com/berth-registry/berth/internal/authn"
 )
@@ -18,17 +19,33 @@ type Request struct {
 	Resource string
 	// ResourceAccount owns the resource.
 	ResourceAccount string
+	// SourceIP and SecureTransport describe the connection, for the
+	// aws:SourceIp and aws:SecureTransport condition keys.
+	SourceIP        netip.Addr
+	SecureTransport bool
+	// RequestTags are the tags a request sets (aws:RequestTag, aws:TagKeys).
+	RequestTags map[string]string
+	// ResourceName is how a denial names the resource when not by its ARN
+	// (IAM says "on resource: user bob").
+	ResourceName string
 }
 
 // DeniedError is a refusal, worded as ECR words it.
 type DeniedError struct {
 	Request Request
-	Reason  string
+	// Reason is the end of the message: "because no identity-based policy
+	// allows the ecr:X action", "with an explicit deny in a
+	// resource-based policy", ...
+	Reason string
 }
 
 func (e *DeniedError) Error() string {
-	return fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s because %s",
-		e.Request.Principal.ARN, e.Request.Action, e.Request.Resource, e.Reason)
+	resource := e.Request.Resource
+	if e.Request.ResourceName != "" {
+		resource = e.Request.ResourceName
+	}
+	return fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s %s",
+		e.Request.Principal.ARN, e.Request.Action, resource, e.Reason)
 }
 
 // Authorizer answers authorization questions.
@@ -46,7 +63,7 @@ func (AccountOwner) Authorize(_ context.Context, r Request) error {
 	if r.Principal.Account == r.ResourceAccount {
 		return nil
 	}
-	return &DeniedError{Request: r, Reason: "no resource-based policy allows the " + r.Action + " action"}
+	return &DeniedError{Request: r, Reason: "because no resource-based policy allows the " + r.Action + " action"}
 }
 
 // RepositoryARN is the ARN of an ECR repository.

@@ -6,18 +6,21 @@ package awsapi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/awsapi/sigv4"
+	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/registry"
 )
 
@@ -31,11 +34,17 @@ type Options struct {
 	Directory  authn.Directory
 	Tokens     *authn.Tokens
 	Authorizer authz.Authorizer
+	// IAM holds the accounts, users, roles, policies, keys and role
+	// sessions that IAM and STS AssumeRole manage; nil turns both off.
+	IAM meta.IAMStore
 	// Endpoint returns the base URL ("http://host:port") at which clients
 	// reach the data plane of an (account, region) registry.
 	Endpoint func(account, region string) string
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// PoliciesChanged is told of every change to a policy, so that cached
+	// authorization decisions are dropped.
+	PoliciesChanged func()
+	Logger          *slog.Logger
+	Now             func() time.Time
 }
 
 // Server is the API front door.
@@ -78,6 +87,9 @@ type Call struct {
 	Region    string
 	Operation string
 	Body      []byte
+	// SourceIP and Secure describe the connection, for policy conditions.
+	SourceIP netip.Addr
+	Secure   bool
 }
 
 func newRequestID() string {
@@ -133,6 +145,9 @@ func readBody(r *http.Request) ([]byte, *Error) {
 // authenticate verifies the signature and finds the caller.
 func (s *Server) authenticate(r *http.Request, body []byte, service string) (*authn.Principal, string, *Error) {
 	res, err := s.verifier.Verify(r, body)
+	if errors.Is(err, authn.ErrExpiredCredentials) {
+		return nil, "", errorf(codeExpiredToken, "The security token included in the request is expired")
+	}
 	var se *sigv4.Error
 	if errors.As(err, &se) {
 		return nil, "", &Error{Code: se.Code, Message: se.Message, Status: se.Status}
@@ -145,7 +160,12 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string) (*au
 		return nil, "", errorf(sigv4.CodeInvalidSignature, fmt.Sprintf("Credential should be scoped to correct service: '%s'. ", service))
 	}
 	p, _, err := s.opts.Directory.Lookup(r.Context(), res.AccessKeyID)
-	if err != nil {
+	if errors.Is(err, authn.ErrExpiredCredentials) {
+		return nil, "", errorf(codeExpiredToken, "The security token included in the request is expired")
+	}
+	// Temporary credentials come with their session token, and long-term
+	// keys with none.
+	if err != nil || subtle.ConstantTimeCompare([]byte(p.SessionToken), []byte(res.SessionToken)) != 1 {
 		return nil, "", errorf(sigv4.CodeUnrecognizedClient, "The security token included in the request is invalid.")
 	}
 	return p, res.Region, nil
@@ -159,4 +179,10 @@ func (s *Server) apiError(ctx context.Context, c *Call, err error) *Error {
 	}
 	s.log.ErrorContext(ctx, "api call failed", "request_id", c.RequestID, "operation", c.Operation, "err", err)
 	return internalError(c.RequestID)
+}
+
+func (s *Server) policiesChanged() {
+	if s.opts.PoliciesChanged != nil {
+		s.opts.PoliciesChanged()
+	}
 }

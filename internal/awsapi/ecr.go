@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,7 +70,10 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, requestID, ta
 		writeJSONError(w, aerr)
 		return
 	}
-	c := &Call{RequestID: requestID, Principal: p, Region: region, Operation: op, Body: body}
+	c := &Call{RequestID: requestID, Principal: p, Region: region, Operation: op, Body: body, Secure: r.TLS != nil}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		c.SourceIP = ap.Addr().Unmap()
+	}
 	handler, known := ecrOps[op]
 	if !known {
 		if ecrModelHasOperation(op) {
@@ -127,7 +131,32 @@ func (e *ecrAPI) registryFor(c *Call, registryID *string) meta.RegistryKey {
 // authorize asks whether the caller may perform action on a repository (or,
 // with repo "*", on the registry).
 func (e *ecrAPI) authorize(ctx context.Context, c *Call, action string, reg meta.RegistryKey, repo string) error {
-	req := authz.Request{Principal: c.Principal, Action: action, Resource: authz.RepositoryARN(reg.Region, reg.Account, repo), ResourceAccount: reg.Account}
+	return e.authorizeTags(ctx, c, action, reg, repo, nil)
+}
+
+// authorizeResource asks about an action on a resource that is not a
+// repository (GetAuthorizationToken's is "*").
+func (e *ecrAPI) authorizeResource(ctx context.Context, c *Call, action, resource, account string) error {
+	err := e.s.opts.Authorizer.Authorize(ctx, authz.Request{Principal: c.Principal, Action: action, Resource: resource, ResourceAccount: account,
+		SourceIP: c.SourceIP, SecureTransport: c.Secure})
+	var denied *authz.DeniedError
+	if errors.As(err, &denied) {
+		return &Error{Code: "AccessDeniedException", Status: http.StatusBadRequest, Message: denied.Error()}
+	}
+	return err
+}
+
+// authorizeTags is authorize for a request that sets tags, which policies
+// may condition on (aws:RequestTag, aws:TagKeys).
+func (e *ecrAPI) authorizeTags(ctx context.Context, c *Call, action string, reg meta.RegistryKey, repo string, tags []ecrResourceTag) error {
+	req := authz.Request{Principal: c.Principal, Action: action, Resource: authz.RepositoryARN(reg.Region, reg.Account, repo), ResourceAccount: reg.Account,
+		SourceIP: c.SourceIP, SecureTransport: c.Secure}
+	if len(tags) > 0 {
+		req.RequestTags = make(map[string]string, len(tags))
+		for _, t := range tags {
+			req.RequestTags[t.Key] = t.Value
+		}
+	}
 	err := e.s.opts.Authorizer.Authorize(ctx, req)
 	var denied *authz.DeniedError
 	if errors.As(err, &denied) {
@@ -175,6 +204,9 @@ var ecrErrorTable = []struct {
 	{registry.ErrTagInvalid, "InvalidParameterException"},
 	{registry.ErrTagImmutable, "ImageTagAlreadyExistsException"},
 	{registry.ErrPaginationInvalid, "InvalidParameterException"},
+	{registry.ErrRepositoryPolicyNotFound, "RepositoryPolicyNotFoundException"},
+	{registry.ErrRegistryPolicyNotFound, "RegistryPolicyNotFoundException"},
+	{registry.ErrPolicyInvalid, "InvalidParameterException"},
 	{registry.ErrRepositoryExists, "RepositoryAlreadyExistsException"},
 	{registry.ErrRepositoryNotEmpty, "RepositoryNotEmptyException"},
 	{registry.ErrParameterInvalid, "InvalidParameterException"},

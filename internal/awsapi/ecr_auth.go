@@ -25,7 +25,7 @@ func getAuthorizationToken(ctx context.Context, e *ecrAPI, c *Call) (any, error)
 	if err := decode(c, &in); err != nil {
 		return nil, err
 	}
-	if err := e.authorize(ctx, c, "ecr:GetAuthorizationToken", e.registryFor(c, nil), "*"); err != nil {
+	if err := e.authorizeResource(ctx, c, "ecr:GetAuthorizationToken", "*", c.Principal.Account); err != nil {
 		return nil, err
 	}
 	password, exp := e.s.opts.Tokens.Issue(c.Principal, c.Region)

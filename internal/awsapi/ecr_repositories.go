@@ -130,12 +130,12 @@ func createRepository(ctx context.Context, e *ecrAPI, c *Call) (any, error) {
 		return nil, err
 	}
 	reg := e.registryFor(c, in.RegistryID)
-	if err := e.authorize(ctx, c, "ecr:CreateRepository", reg, in.RepositoryName); err != nil {
+	if err := e.authorizeTags(ctx, c, "ecr:CreateRepository", reg, in.RepositoryName, in.Tags); err != nil {
 		return nil, err
 	}
 	// As in ECR, creating a repository with tags also takes the right to tag it.
 	if len(in.Tags) > 0 {
-		if err := e.authorize(ctx, c, "ecr:TagResource", reg, in.RepositoryName); err != nil {
+		if err := e.authorizeTags(ctx, c, "ecr:TagResource", reg, in.RepositoryName, in.Tags); err != nil {
 			return nil, err
 		}
 	}
@@ -155,6 +155,8 @@ func createRepository(ctx context.Context, e *ecrAPI, c *Call) (any, error) {
 	if err != nil {
 		return nil, ecrError(err, nil)
 	}
+	// Decisions made while the repository did not exist ignored its tags.
+	e.s.policiesChanged()
 	return struct {
 		Repository ecrRepositoryOut `json:"repository"`
 	}{e.repositoryOut(ri)}, nil
@@ -262,6 +264,8 @@ func deleteRepository(ctx context.Context, e *ecrAPI, c *Call) (any, error) {
 	if err != nil {
 		return nil, ecrError(err, nil)
 	}
+	// Its policy goes with it.
+	e.s.policiesChanged()
 	return struct {
 		Repository ecrRepositoryOut `json:"repository"`
 	}{e.repositoryOut(ri)}, nil
@@ -350,12 +354,13 @@ func tagResource(ctx context.Context, e *ecrAPI, c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := e.authorize(ctx, c, "ecr:TagResource", reg, name); err != nil {
+	if err := e.authorizeTags(ctx, c, "ecr:TagResource", reg, name, in.Tags); err != nil {
 		return nil, err
 	}
 	if err := e.reg.TagRepository(ctx, reg, name, resourceTagsIn(in.Tags)); err != nil {
 		return nil, ecrError(err, nil)
 	}
+	e.s.policiesChanged()
 	return struct{}{}, nil
 }
 
@@ -377,6 +382,7 @@ func untagResource(ctx context.Context, e *ecrAPI, c *Call) (any, error) {
 	if err := e.reg.UntagRepository(ctx, reg, name, in.TagKeys); err != nil {
 		return nil, ecrError(err, nil)
 	}
+	e.s.policiesChanged()
 	return struct{}{}, nil
 }
 

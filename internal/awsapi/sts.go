@@ -27,13 +27,19 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, requestID st
 			form[k] = v
 		}
 	}
+	if queryService(r, form) == "iam" {
+		s.serveIAM(w, r, requestID, body, form)
+		return
+	}
 	action := form.Get("Action")
 	p, _, aerr := s.authenticate(r, body, "sts")
 	if aerr != nil {
-		writeQueryError(w, aerr, stsXMLNS, requestID)
+		writeQueryError(w, queryAuthError(aerr), stsXMLNS, requestID)
 		return
 	}
 	switch action {
+	case "AssumeRole":
+		s.assumeRole(w, r, requestID, p, form)
 	case "GetCallerIdentity":
 		type result struct {
 			Arn     string `xml:"Arn"`

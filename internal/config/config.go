@@ -32,6 +32,11 @@ type Config struct {
 	TokenKey               string
 	PublicURL              string
 	RegistryDomain         string
+	// Lifecycle policies and garbage collection (docs/lifecycle.md).
+	LifecycleInterval time.Duration
+	GCInterval        time.Duration
+	GCGrace           time.Duration
+	Metrics           bool
 }
 
 // envName is the environment variable for a flag: --data-dir → BERTH_DATA_DIR.
@@ -59,6 +64,10 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	fs.StringVar(&c.RegistryDomain, "registry-domain", "localhost", "domain of ECR-style registry hosts <account>.dkr.ecr.<region>.<domain> for registries other than the default")
 	fs.DurationVar(&c.UploadTTL, "upload-ttl", 24*time.Hour, "how long an upload session may make no progress before it is discarded")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long requests in flight may take to finish on SIGTERM/SIGINT")
+	fs.DurationVar(&c.LifecycleInterval, "lifecycle-interval", time.Hour, "how often every repository's lifecycle policy runs")
+	fs.DurationVar(&c.GCInterval, "gc-interval", time.Hour, "how often garbage collection runs")
+	fs.DurationVar(&c.GCGrace, "gc-grace", 24*time.Hour, "how long garbage collection keeps blobs no image references (a push must send its manifest within it)")
+	fs.BoolVar(&c.Metrics, "metrics", true, "serve Prometheus metrics at GET /metrics, without authentication (they name repositories)")
 
 	set := map[string]bool{}
 	if err := fs.Parse(args); err != nil {
@@ -115,6 +124,14 @@ func (c *Config) validate() error {
 	}
 	if c.UploadTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("--upload-ttl %v: at least 1m", c.UploadTTL))
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--lifecycle-interval", c.LifecycleInterval}, {"--gc-interval", c.GCInterval}, {"--gc-grace", c.GCGrace}} {
+		if d.v < time.Second {
+			errs = append(errs, fmt.Errorf("%s %v: at least 1s", d.flag, d.v))
+		}
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data must name a directory"))

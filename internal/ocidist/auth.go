@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/berth-registry/berth/internal/authn"
@@ -98,8 +99,11 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, reg meta.
 }
 
 // authorize asks whether p may perform the request's action.
-func (h *handler) authorize(ctx context.Context, p *authn.Principal, rt route, method string, reg meta.RegistryKey) error {
-	act := action(rt, method)
+func (h *handler) authorize(ctx context.Context, r *http.Request, p *authn.Principal, rt route, reg meta.RegistryKey) error {
+	return h.authorizeAction(ctx, r, p, action(rt, r.Method), rt, reg)
+}
+
+func (h *handler) authorizeAction(ctx context.Context, r *http.Request, p *authn.Principal, act string, rt route, reg meta.RegistryKey) error {
 	if act == "" {
 		return nil
 	}
@@ -107,7 +111,8 @@ func (h *handler) authorize(ctx context.Context, p *authn.Principal, rt route, m
 	if rt.kind == "catalog" {
 		resource = authz.RepositoryARN(reg.Region, reg.Account, "*")
 	}
-	err := h.opts.Authorizer.Authorize(ctx, authz.Request{Principal: p, Action: act, Resource: resource, ResourceAccount: reg.Account})
+	err := h.opts.Authorizer.Authorize(ctx, authz.Request{Principal: p, Action: act, Resource: resource, ResourceAccount: reg.Account,
+		SourceIP: SourceIP(r), SecureTransport: r.TLS != nil})
 	var denied *authz.DeniedError
 	if errors.As(err, &denied) {
 		return &regError{Status: http.StatusForbidden, Code: "DENIED", Message: denied.Error()}
@@ -117,8 +122,17 @@ func (h *handler) authorize(ctx context.Context, p *authn.Principal, rt route, m
 
 // authorizeMountSource checks read access to the repository a blob is
 // mounted from, as ECR requires.
-func (h *handler) authorizeMountSource(ctx context.Context, p *authn.Principal, reg meta.RegistryKey, from string) error {
-	return h.authorize(ctx, p, route{kind: "blob", name: from}, http.MethodGet, reg)
+func (h *handler) authorizeMountSource(ctx context.Context, r *http.Request, p *authn.Principal, reg meta.RegistryKey, from string) error {
+	return h.authorizeAction(ctx, r, p, "ecr:GetDownloadUrlForLayer", route{kind: "blob", name: from}, reg)
+}
+
+// SourceIP is the address a request came from, for aws:SourceIp.
+func SourceIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 func truncateName(s string) string {

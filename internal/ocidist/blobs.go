@@ -90,7 +90,7 @@ func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, reg meta.R
 		}
 		from := q.Get("from")
 		if from != "" {
-			if err := h.authorizeMountSource(ctx, principalFrom(ctx), reg, from); err != nil {
+			if err := h.authorizeMountSource(ctx, r, principalFrom(ctx), reg, from); err != nil {
 				h.writeError(w, r, err)
 				return
 			}

@@ -125,7 +125,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if err := h.authorize(r.Context(), p, rt, r.Method, reg); err != nil {
+	if err := h.authorize(r.Context(), r, p, rt, reg); err != nil {
 		h.writeError(w, r, err)
 		return
 	}

@@ -113,6 +113,9 @@ func (s *Service) MountBlob(ctx context.Context, reg meta.RegistryKey, name stri
 		return false, fmt.Errorf("mount %s from %s: %w", d, from, err)
 	}
 	if err := s.meta.LinkBlob(ctx, r.ID, b); err != nil {
+		if errors.Is(err, meta.ErrBlobDeleting) {
+			return false, nil // collected meanwhile: the client uploads it
+		}
 		return false, fmt.Errorf("mount %s from %s: %w", d, from, err)
 	}
 	return true, nil

@@ -79,6 +79,8 @@ type RepositoryConfig struct {
 	// the *_WITH_EXCLUSION settings.
 	TagMutabilityExclusions []TagFilter   `json:"tagMutabilityExclusions,omitempty"`
 	Tags                    []ResourceTag `json:"tags,omitempty"`
+	// Policy is the repository policy's text, as set.
+	Policy string `json:"policy,omitempty"`
 }
 
 // RepositoryInfo is a repository with its configuration decoded.

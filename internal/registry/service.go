@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-registry/berth/internal/blob"
 	"github.com/berth-registry/berth/internal/meta"
+	"github.com/berth-registry/berth/internal/metrics"
 )
 
 // Options tune a Service.
@@ -25,6 +26,9 @@ type Options struct {
 	// MaxBlobSize bounds a blob's bytes.
 	MaxBlobSize int64
 	Logger      *slog.Logger
+	// Metrics receives the lifecycle and garbage collection metrics; nil
+	// keeps them in a registry of the service's own.
+	Metrics *metrics.Registry
 }
 
 const (
@@ -46,6 +50,15 @@ type Service struct {
 	// process, so that two PATCHes cannot write the same staging offset.
 	uploadLocks keyedMutex
 	pullRec     *pullRecorder
+
+	// node names this process in leases (lifecycle.go, gc.go); jobLocks
+	// runs one job of a name at a time here; background counts the
+	// lifecycle previews running.
+	node       string
+	jobLocks   keyedMutex
+	background sync.WaitGroup
+	lm         *lifecycleMetrics
+	gm         *gcMetrics
 }
 
 // New returns a Service.
@@ -59,7 +72,11 @@ func New(m meta.Store, b blob.Store, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{meta: m, blobs: b, opts: opts, log: opts.Logger, now: time.Now, pullRec: newPullRecorder()}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New()
+	}
+	return &Service{meta: m, blobs: b, opts: opts, log: opts.Logger, now: time.Now, pullRec: newPullRecorder(),
+		node: newUploadID(), lm: newLifecycleMetrics(opts.Metrics), gm: newGCMetrics(opts.Metrics)}
 }
 
 // MaxManifestSize is the largest manifest the service accepts.

@@ -211,6 +211,11 @@ func (s *Service) finish(ctx context.Context, r *meta.Repository, u *meta.Upload
 			Detail:  map[string]string{"digest": d.String()},
 		}
 	}
+	// From here until CompleteUpload, garbage collection must leave d's
+	// bytes alone (see gc.go).
+	if err := s.reserveBlob(ctx, u.ID, d); err != nil {
+		return err
+	}
 	if err := s.blobs.Commit(ctx, u.ID, u.Offset, d); err != nil {
 		return fmt.Errorf("commit blob %s: %w", d, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth-registry/berth/internal/authn"
@@ -23,6 +24,7 @@ import (
 	"github.com/berth-registry/berth/internal/config"
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/meta/sqlite"
+	"github.com/berth-registry/berth/internal/metrics"
 	"github.com/berth-registry/berth/internal/ocidist"
 	"github.com/berth-registry/berth/internal/registry"
 )
@@ -36,9 +38,11 @@ type Server struct {
 	root     authn.RootCredentials
 	newRoot  bool
 	keys     *authn.Keys
+	dir      *authn.Store
 	tokens   *authn.Tokens
 	handler  http.Handler
 	listener net.Listener
+	metrics  *metrics.Registry
 }
 
 // New opens storage under the data directory and builds the handlers.
@@ -54,9 +58,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	if err != nil {
 		return nil, fmt.Errorf("open metadata store: %w", err)
 	}
+	mreg := metrics.New()
 	svc := registry.New(m, blobs, registry.Options{
 		AutoCreateRepositories: cfg.AutoCreateRepositories,
 		Logger:                 log,
+		Metrics:                mreg,
 	})
 	removed, err := svc.CleanStaging(ctx)
 	if err != nil {
@@ -66,7 +72,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	if removed > 0 {
 		log.Info("removed staging files of uploads that no session owns", "count", removed)
 	}
-	s := &Server{cfg: cfg, log: log, meta: m, svc: svc}
+	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, metrics: mreg}
 	if err := s.openIdentities(); err != nil {
 		m.Close()
 		return nil, err
@@ -107,7 +113,10 @@ func (s *Server) openIdentities() error {
 		key = k
 	}
 	s.keys = authn.NewKeys(s.root)
-	tokens, err := authn.NewTokens(key, s.keys)
+	// The default account's root from the configuration, then every other
+	// identity from the database, read afresh on each request.
+	s.dir = authn.NewStore(s.meta, s.keys)
+	tokens, err := authn.NewTokens(key, s.dir)
 	if err != nil {
 		return fmt.Errorf("--token-key: %w", err)
 	}
@@ -119,7 +128,10 @@ func (s *Server) openIdentities() error {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
-	authorizer := authz.AccountOwner{}
+	// Decisions are cached for a short while; every change made through
+	// this node drops the cache at once, and the time limit bounds how long
+	// a change made on another node takes to be seen here.
+	authorizer := authz.NewEvaluator(newPolicySource(s.meta, s.svc), 2*time.Second)
 	oci := ocidist.New(s.svc, ocidist.Options{
 		DefaultRegistry: meta.RegistryKey{Account: s.cfg.DefaultAccount, Region: s.cfg.DefaultRegion},
 		Logger:          s.log,
@@ -128,17 +140,24 @@ func (s *Server) routes() http.Handler {
 	})
 	api := awsapi.New(awsapi.Options{
 		Registry:   s.svc,
-		Directory:  s.keys,
+		Directory:  s.dir,
 		Tokens:     s.tokens,
 		Authorizer: authorizer,
+		IAM:        s.meta,
 		Endpoint:   s.endpoint,
-		Logger:     s.log,
+		// Resource tags and repository policies feed decisions too.
+		PoliciesChanged: authorizer.Invalidate,
+		Logger:          s.log,
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET "+awsapi.LayerDownloadPath+"{token}", api.LayerDownloadHandler())
+	if s.cfg.Metrics {
+		// Unauthenticated, like /healthz: it names repositories (docs/lifecycle.md).
+		mux.Handle("GET /metrics", s.metrics.Handler())
+	}
 	// /v2/ bypasses the mux, which would clean (and redirect) paths that
 	// the data plane must reject with an OCI error instead.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -223,6 +242,10 @@ func (s *Server) Serve(ctx context.Context) error {
 		defer close(janitorDone)
 		s.expireUploads(jctx)
 	}()
+	// Lifecycle policies and garbage collection (docs/lifecycle.md).
+	var jobs sync.WaitGroup
+	jobs.Go(func() { s.svc.LifecycleLoop(jctx, s.cfg.LifecycleInterval) })
+	jobs.Go(func() { s.svc.GCLoop(jctx, s.cfg.GCInterval, s.cfg.GCGrace) })
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {
@@ -249,6 +272,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	stopJanitor()
 	<-janitorDone
+	jobs.Wait()
+	s.svc.Wait()
 	s.svc.FlushPulls(context.Background())
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil

@@ -19,14 +19,20 @@ func (s *Store) LinkBlob(ctx context.Context, repoID int64, b meta.Blob) error {
 }
 
 func linkBlob(ctx context.Context, tx *sql.Tx, repoID int64, b meta.Blob) error {
+	if err := checkNotDeleted(ctx, tx, b.Digest); err != nil {
+		return err
+	}
 	// A digest names its bytes, so a blob recorded earlier already has
 	// this size.
 	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO blobs (digest, size) VALUES (?, ?) ON CONFLICT DO NOTHING`, b.Digest, b.Size); err != nil {
+		`INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, `+nowNanos+`) ON CONFLICT DO NOTHING`, b.Digest, b.Size); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx,
-		`INSERT INTO repo_blobs (repo_id, digest) VALUES (?, ?) ON CONFLICT DO NOTHING`, repoID, b.Digest)
+	// Linking again restamps the link: the push that did it is in flight,
+	// and garbage collection gives it the grace period (see gc.go).
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO repo_blobs (repo_id, digest, linked_at) VALUES (?, ?, `+nowNanos+`)
+		ON CONFLICT (repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at`, repoID, b.Digest)
 	return err
 }
 
