@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -37,6 +38,8 @@ type Config struct {
 	GCInterval        time.Duration
 	GCGrace           time.Duration
 	Metrics           bool
+	// Pprof is a loopback address for net/http/pprof; empty serves none.
+	Pprof string
 }
 
 // envName is the environment variable for a flag: --data-dir → BERTH_DATA_DIR.
@@ -68,6 +71,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	fs.DurationVar(&c.GCInterval, "gc-interval", time.Hour, "how often garbage collection runs")
 	fs.DurationVar(&c.GCGrace, "gc-grace", 24*time.Hour, "how long garbage collection keeps blobs no image references (a push must send its manifest within it)")
 	fs.BoolVar(&c.Metrics, "metrics", true, "serve Prometheus metrics at GET /metrics, without authentication (they name repositories)")
+	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this separate loopback address, e.g. 127.0.0.1:6060, for profiling (off by default)")
 
 	set := map[string]bool{}
 	if err := fs.Parse(args); err != nil {
@@ -131,6 +135,13 @@ func (c *Config) validate() error {
 	}{{"--lifecycle-interval", c.LifecycleInterval}, {"--gc-interval", c.GCInterval}, {"--gc-grace", c.GCGrace}} {
 		if d.v < time.Second {
 			errs = append(errs, fmt.Errorf("%s %v: at least 1s", d.flag, d.v))
+		}
+	}
+	if c.Pprof != "" {
+		if host, _, err := net.SplitHostPort(c.Pprof); err != nil {
+			errs = append(errs, fmt.Errorf("--pprof %q: %w", c.Pprof, err))
+		} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			errs = append(errs, fmt.Errorf("--pprof %q: the profiler is unauthenticated; give a loopback address like 127.0.0.1:6060", c.Pprof))
 		}
 	}
 	if c.DataDir == "" {

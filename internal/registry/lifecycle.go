@@ -314,7 +314,8 @@ func (s *Service) RunLifecyclePolicy(ctx context.Context, reg meta.RegistryKey, 
 
 // RunLifecyclePolicies runs the policy of every repository that has one,
 // in every registry. A repository's failure is logged and the others go
-// on; it returns the number of repositories it ran.
+// on; it returns the number of repositories it ran or found another node
+// running.
 func (s *Service) RunLifecyclePolicies(ctx context.Context) (int, error) {
 	ps, err := s.meta.ListLifecyclePolicies(ctx)
 	if err != nil {

@@ -236,6 +236,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		scheme = "https"
 		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
+	if s.cfg.Pprof != "" {
+		if err := s.servePprof(ctx); err != nil {
+			return fmt.Errorf("--pprof %s: %w", s.cfg.Pprof, err)
+		}
+	}
 	janitorDone := make(chan struct{})
 	jctx, stopJanitor := context.WithCancel(ctx)
 	go func() {
