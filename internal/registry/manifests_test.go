@@ -95,7 +95,7 @@ func TestValidateRepositoryName(t *testing.T) {
 	}{
 		{"ab", true}, {"my-app", true}, {"team/app", true}, {"a.b_c-d/e", true},
 		{"a", false}, {"App", false}, {"a//b", false}, {"a/../b", false}, {"-a", false},
-		{"a--b", false}, {"a/", false}, {strings.Repeat("a", 256), true}, {strings.Repeat("a", 257), false},
+		{"a--b", true}, {"a__b", true}, {"a___b", false}, {"a.-b", false}, {"a/", false}, {strings.Repeat("a", 256), true}, {strings.Repeat("a", 257), false},
 	} {
 		err := ValidateRepositoryName(tc.name)
 		if (err == nil) != tc.ok {

@@ -7,8 +7,9 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// ECR's repository name grammar (a subset of the OCI grammar) and length.
-var repoNameRE = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+// ECR's repository name grammar, as the current ECR API model states it
+// (the OCI distribution grammar), and ECR's length limits.
+var repoNameRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$`)
 
 const (
 	minRepoName = 2
@@ -27,7 +28,7 @@ func ValidateRepositoryName(name string) error {
 	case len(name) > maxRepoName:
 		return errorf(ErrNameInvalid, "invalid repository name: %d characters is more than the %d allowed", len(name), maxRepoName)
 	case !repoNameRE.MatchString(name):
-		return errorf(ErrNameInvalid, "invalid repository name %q: use lowercase letters, digits and single '.', '_' or '-' separators, in '/'-separated components", truncate(name, 300))
+		return errorf(ErrNameInvalid, "invalid repository name %q: use lowercase letters and digits, separated by '.', '_', '__' or runs of '-', in '/'-separated components", truncate(name, 300))
 	}
 	return nil
 }
