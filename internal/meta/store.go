@@ -243,6 +243,9 @@ type Store interface {
 	GetManifest(ctx context.Context, repoID int64, digest string) (*Manifest, error)
 	// ResolveTag returns the digest a tag points at, or ErrTagUnknown.
 	ResolveTag(ctx context.Context, repoID int64, tag string) (string, error)
+	// GetTaggedManifest returns the manifest a tag points at in one lookup,
+	// or ErrTagUnknown. It is the pull path: Tags stays empty.
+	GetTaggedManifest(ctx context.Context, repoID int64, tag string) (*Manifest, error)
 	// DeleteManifest removes a manifest and every tag that points at it. It
 	// fails with a *ReferencedError while an index in the repository lists it.
 	DeleteManifest(ctx context.Context, repoID int64, digest string) error

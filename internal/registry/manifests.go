@@ -334,11 +334,26 @@ func dedupe(refs []meta.Ref) []meta.Ref {
 	return out
 }
 
-// GetManifest returns a manifest by tag or digest.
+// GetManifest returns a manifest by tag or digest. By digest it carries its
+// tags; by tag (the pull path, one lookup) Tags is empty.
 func (s *Service) GetManifest(ctx context.Context, reg meta.RegistryKey, name, ref string) (*meta.Manifest, error) {
 	r, err := s.Repository(ctx, reg, name, false)
 	if err != nil {
 		return nil, err
+	}
+	if !IsDigest(ref) {
+		// A pull by tag: one lookup, tag and manifest together.
+		if err := ValidateTag(ref); err != nil {
+			return nil, err
+		}
+		m, err := s.meta.GetTaggedManifest(ctx, r.ID, ref)
+		if errors.Is(err, meta.ErrTagUnknown) {
+			return nil, manifestUnknown(name, ref)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get manifest %s: %w", ref, err)
+		}
+		return m, nil
 	}
 	dg, err := s.resolve(ctx, r, ref)
 	if err != nil {

@@ -204,9 +204,9 @@ func (s *Store) Append(_ context.Context, id string, offset int64, r io.Reader) 
 
 	buf := bufPool.Get().(*[]byte)
 	defer bufPool.Put(buf)
-	// An OffsetWriter has no ReadFrom, so the copy goes through our large
+	// writebackWriter has no ReadFrom, so the copy goes through our large
 	// buffer instead of os.File's fallback with a fresh 32 KiB one.
-	n, err := io.CopyBuffer(io.NewOffsetWriter(f, offset), r, *buf)
+	n, err := io.CopyBuffer(&writebackWriter{f: f, off: offset, flushed: offset}, r, *buf)
 	if err != nil {
 		return n, fmt.Errorf("blob/fs: append %s: %w", id, err)
 	}

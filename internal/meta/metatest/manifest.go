@@ -374,6 +374,14 @@ func testDeleteTag(t *testing.T, s meta.Store) {
 	checkManifest(t, getManifest(t, s, r.ID, m.Digest), m)
 	_, err := s.ResolveTag(t.Context(), r.ID, "b")
 	wantErr(t, "ResolveTag(b)", err, meta.ErrTagUnknown)
+	_, err = s.GetTaggedManifest(t.Context(), r.ID, "b")
+	wantErr(t, "GetTaggedManifest(b)", err, meta.ErrTagUnknown)
+	// The pull path's one-lookup read agrees with GetManifest, less the tags.
+	got, err := s.GetTaggedManifest(t.Context(), other.ID, "a")
+	wantErr(t, "GetTaggedManifest(other, a)", err, nil)
+	if err == nil {
+		checkManifest(t, got, m)
+	}
 }
 
 func testListReferrers(t *testing.T, s meta.Store) {

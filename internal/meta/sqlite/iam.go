@@ -148,7 +148,7 @@ func (s *Store) CreateIAMEntity(ctx context.Context, e *meta.IAMEntity) error {
 }
 
 func (s *Store) GetIAMEntity(ctx context.Context, account string, kind meta.IAMKind, name string) (*meta.IAMEntity, error) {
-	e, err := scanEntity(s.r.QueryRowContext(ctx, `SELECT `+entityColumns+` FROM iam_entities WHERE account = ? AND kind = ? AND name_key = ?`,
+	e, err := scanEntity(s.queryRow(ctx, `SELECT `+entityColumns+` FROM iam_entities WHERE account = ? AND kind = ? AND name_key = ?`,
 		account, string(kind), nameKey(name)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, iamErr(meta.ErrIAMNotFound, string(kind), name)
@@ -576,7 +576,7 @@ func (s *Store) CreateAccessKey(ctx context.Context, k *meta.IAMAccessKey) error
 }
 
 func (s *Store) GetAccessKey(ctx context.Context, id string) (*meta.IAMAccessKey, error) {
-	k, err := scanAccessKey(s.r.QueryRowContext(ctx, `SELECT `+accessKeyColumns+` FROM iam_access_keys WHERE id = ?`, id))
+	k, err := scanAccessKey(s.queryRow(ctx, `SELECT `+accessKeyColumns+` FROM iam_access_keys WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, iamErr(meta.ErrIAMNotFound, meta.IAMWhatAccessKey, id)
 	}
@@ -683,7 +683,7 @@ func (s *Store) CreateRoleSession(ctx context.Context, rs *meta.IAMSession) erro
 func (s *Store) GetRoleSession(ctx context.Context, accessKeyID string) (*meta.IAMSession, error) {
 	var rs meta.IAMSession
 	var created, expires sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `
+	err := s.queryRow(ctx, `
 		SELECT id, secret, token, account, role_name, role_path, role_id, session_name, source_arn, created_at, expires_at
 		FROM iam_sessions WHERE id = ?`, accessKeyID).Scan(
 		&rs.AccessKeyID, &rs.SecretAccessKey, &rs.SessionToken, &rs.Account, &rs.RoleName, &rs.RolePath, &rs.RoleID,

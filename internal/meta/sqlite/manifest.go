@@ -104,7 +104,36 @@ const (
 			 WHERE t.repo_id = m.repo_id AND t.digest = m.digest)
 		FROM manifests m WHERE m.repo_id = ? AND m.digest = ?`
 	resolveTagQuery = `SELECT digest FROM tags WHERE repo_id = ? AND name = ?`
+	// getTaggedManifestQuery is a pull by tag: the tag and its manifest in
+	// one statement, both by primary key, without aggregating the tags.
+	getTaggedManifestQuery = `
+		SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.annotations, m.content, m.image_size,
+			m.pushed_at, m.last_pulled_at
+		FROM tags t JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest
+		WHERE t.repo_id = ? AND t.name = ?`
 )
+
+func (s *Store) GetTaggedManifest(ctx context.Context, repoID int64, tag string) (*meta.Manifest, error) {
+	var (
+		m              meta.Manifest
+		annotations    sql.NullString
+		pushed, pulled sql.NullInt64
+	)
+	err := s.queryRow(ctx, getTaggedManifestQuery, repoID, tag).Scan(
+		&m.Digest, &m.MediaType, &m.ArtifactType, &m.Subject, &annotations, &m.Content, &m.ImageSize,
+		&pushed, &pulled)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = meta.ErrTagUnknown
+	}
+	if err == nil {
+		m.Annotations, err = unmarshalAnnotations(annotations)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("meta/sqlite: get manifest of tag %s: %w", tag, err)
+	}
+	m.PushedAt, m.LastPulledAt = fromNanos(pushed), fromNanos(pulled)
+	return &m, nil
+}
 
 func (s *Store) GetManifest(ctx context.Context, repoID int64, digest string) (*meta.Manifest, error) {
 	m := meta.Manifest{Digest: digest}
@@ -113,7 +142,7 @@ func (s *Store) GetManifest(ctx context.Context, repoID int64, digest string) (*
 		pushed, pulled sql.NullInt64
 		tags           string
 	)
-	err := s.r.QueryRowContext(ctx, getManifestQuery, repoID, digest).Scan(
+	err := s.queryRow(ctx, getManifestQuery, repoID, digest).Scan(
 		&m.MediaType, &m.ArtifactType, &m.Subject, &annotations, &m.Content, &m.ImageSize,
 		&pushed, &pulled, &tags)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -134,7 +163,7 @@ func (s *Store) GetManifest(ctx context.Context, repoID int64, digest string) (*
 
 func (s *Store) ResolveTag(ctx context.Context, repoID int64, tag string) (string, error) {
 	var digest string
-	err := s.r.QueryRowContext(ctx, resolveTagQuery, repoID, tag).Scan(&digest)
+	err := s.queryRow(ctx, resolveTagQuery, repoID, tag).Scan(&digest)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = meta.ErrTagUnknown
 	}

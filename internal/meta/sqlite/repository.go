@@ -55,9 +55,10 @@ func (s *Store) CreateRepository(ctx context.Context, r *meta.Repository) error 
 	return err
 }
 
+const getRepositoryQuery = `SELECT ` + repoColumns + ` FROM repositories WHERE account = ? AND region = ? AND name = ?`
+
 func (s *Store) GetRepository(ctx context.Context, reg meta.RegistryKey, name string) (*meta.Repository, error) {
-	r, err := scanRepo(s.r.QueryRowContext(ctx,
-		`SELECT `+repoColumns+` FROM repositories WHERE account = ? AND region = ? AND name = ?`,
+	r, err := scanRepo(s.queryRow(ctx, getRepositoryQuery,
 		reg.Account, reg.Region, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = meta.ErrRepositoryUnknown

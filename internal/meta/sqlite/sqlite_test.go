@@ -251,6 +251,7 @@ func TestQueryPlans(t *testing.T) {
 	}{
 		{"GetManifest", getManifestQuery, []any{1, "sha256:x"}},
 		{"ResolveTag", resolveTagQuery, []any{1, "latest"}},
+		{"GetTaggedManifest", getTaggedManifestQuery, []any{1, "latest"}},
 		{"GetBlob", getBlobQuery, []any{1, "sha256:x"}},
 		{"ListReferrers", listReferrersQuery, []any{1, "sha256:x", ""}},
 	} {
