@@ -356,25 +356,6 @@ func (s *Service) CleanStaging(ctx context.Context) (int, error) {
 	return removed, nil
 }
 
-type hashingReader struct {
-	r   io.Reader
-	h   hash.Hash
-	n   int64
-	err error // the reader's own failure, other than io.EOF
-}
-
-func (h *hashingReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	if n > 0 {
-		h.h.Write(p[:n])
-		h.n += int64(n)
-	}
-	if err != nil && err != io.EOF {
-		h.err = err
-	}
-	return n, err
-}
-
 func newHash(alg digest.Algorithm) hash.Hash {
 	if alg == digest.SHA512 {
 		return sha512.New()
