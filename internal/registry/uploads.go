@@ -105,15 +105,18 @@ func (s *Service) AppendUpload(ctx context.Context, reg meta.RegistryKey, name, 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.appendLocked(ctx, u, start, body); err != nil {
+	if err := s.appendLocked(ctx, u, start, body, false); err != nil {
 		return &Upload{ID: id, Repo: name, Offset: u.Offset}, err
 	}
 	return &Upload{ID: id, Repo: name, Offset: u.Offset}, nil
 }
 
 // appendLocked streams body into the staging object while hashing it and
-// records the progress. On return u reflects what is recorded.
-func (s *Service) appendLocked(ctx context.Context, u *meta.Upload, start int64, body io.Reader) error {
+// records the progress. On return u reflects what is recorded, except that
+// with completing set a successful append is not recorded: the caller
+// completes the upload next, which deletes the record anyway, and records
+// the progress itself (recordProgress) if it cannot.
+func (s *Service) appendLocked(ctx context.Context, u *meta.Upload, start int64, body io.Reader, completing bool) error {
 	if start >= 0 && start != u.Offset {
 		return &Error{
 			Kind:    ErrRangeInvalid,
@@ -149,18 +152,14 @@ func (s *Service) appendLocked(ctx context.Context, u *meta.Upload, start int64,
 		if err != nil {
 			return err
 		}
-		from := u.Offset
 		next := *u
 		next.Offset += n
 		next.HashState = state
 		next.UpdatedAt = s.now().UTC()
-		// Bookkeeping for bytes already received finishes even when the
-		// client has gone (which cancels ctx).
-		if err := s.meta.AdvanceUpload(context.WithoutCancel(ctx), u.ID, from, &next); err != nil {
-			if errors.Is(err, meta.ErrUploadUnknown) {
-				return uploadUnknown(u.ID)
+		if !completing || appendErr != nil || next.Offset > s.opts.MaxBlobSize {
+			if err := s.recordProgress(ctx, &next, u.Offset); err != nil {
+				return err
 			}
-			return fmt.Errorf("upload %s: record progress: %w", u.ID, err)
 		}
 		*u = next
 	}
@@ -190,10 +189,33 @@ func (s *Service) CompleteUpload(ctx context.Context, reg meta.RegistryKey, name
 	if err != nil {
 		return err
 	}
-	if err := s.appendLocked(ctx, u, start, body); err != nil {
+	from := u.Offset
+	if err := s.appendLocked(ctx, u, start, body, true); err != nil {
 		return err
 	}
-	return s.finish(ctx, r, u, d)
+	err = s.finish(ctx, r, u, d)
+	if err != nil && u.Offset != from && !errors.Is(err, ErrDigestInvalid) && !errors.Is(err, ErrBlobUploadUnknown) {
+		// The session outlives this request: record the bytes it staged,
+		// so that a retried PUT finds them.
+		if rerr := s.recordProgress(ctx, u, from); rerr != nil {
+			s.log.WarnContext(ctx, "record upload progress", "upload", u.ID, "err", rerr)
+		}
+	}
+	return err
+}
+
+// recordProgress stores u's new offset and hash state; from is the offset
+// recorded before.
+func (s *Service) recordProgress(ctx context.Context, u *meta.Upload, from int64) error {
+	// Bookkeeping for bytes already received finishes even when the
+	// client has gone (which cancels ctx).
+	if err := s.meta.AdvanceUpload(context.WithoutCancel(ctx), u.ID, from, u); err != nil {
+		if errors.Is(err, meta.ErrUploadUnknown) {
+			return uploadUnknown(u.ID)
+		}
+		return fmt.Errorf("upload %s: record progress: %w", u.ID, err)
+	}
+	return nil
 }
 
 func (s *Service) finish(ctx context.Context, r *meta.Repository, u *meta.Upload, d digest.Digest) error {
@@ -296,7 +318,9 @@ func (s *Service) PutBlob(ctx context.Context, reg meta.RegistryKey, name string
 	if err != nil {
 		return err
 	}
-	if err := s.appendLocked(ctx, u, 0, body); err != nil {
+	// The session is this request's own: on failure it is discarded, so
+	// its progress need not be recorded.
+	if err := s.appendLocked(ctx, u, 0, body, true); err != nil {
 		s.abort(ctx, u.ID)
 		return err
 	}
