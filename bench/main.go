@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,6 +50,15 @@ type config struct {
 	loopbackRound int
 	jsonPath      string
 	timeout       time.Duration
+	only          map[string]bool // scenarios to run; empty: all
+}
+
+// scenarioNames are what -only accepts, in the order a repetition runs them.
+var scenarioNames = []string{"limits", "blobs", "manifests", "images", "tags", "api"}
+
+// runs reports whether scenario name is part of this run.
+func (c *config) runs(name string) bool {
+	return len(c.only) == 0 || c.only[name]
 }
 
 func main() {
@@ -57,7 +67,7 @@ func main() {
 
 func run() int {
 	var c config
-	var clients, imageClients, blobSize, chunkSize, layerSize, limitSize string
+	var clients, imageClients, blobSize, chunkSize, layerSize, limitSize, only string
 	flag.StringVar(&c.berthURL, "berth", "", "Berth base URL (http://127.0.0.1:PORT)")
 	flag.StringVar(&c.distURL, "dist", "", "Distribution base URL (http://127.0.0.1:PORT)")
 	flag.IntVar(&c.berthPID, "berth-pid", 0, "Berth's process id, for its RSS")
@@ -90,6 +100,7 @@ func run() int {
 	flag.IntVar(&c.loopbackRound, "loopback-rounds", 4, "times the limit buffer is sent over loopback TCP")
 	flag.StringVar(&c.jsonPath, "json", "", "also write the report as JSON to this file")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "give up after this long")
+	flag.StringVar(&only, "only", "", "run only these scenarios, comma-separated: "+strings.Join(scenarioNames, ","))
 	flag.Parse()
 
 	var err error
@@ -108,6 +119,17 @@ func run() int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 2
+	}
+	if only != "" {
+		c.only = map[string]bool{}
+		for _, n := range strings.Split(only, ",") {
+			n = strings.TrimSpace(n)
+			if !slices.Contains(scenarioNames, n) {
+				fmt.Fprintf(os.Stderr, "bench: -only: unknown scenario %q (want some of %s)\n", n, strings.Join(scenarioNames, ","))
+				return 2
+			}
+			c.only[n] = true
+		}
 	}
 	if c.berthURL == "" || c.distURL == "" {
 		fmt.Fprintln(os.Stderr, "bench: -berth and -dist are required (scripts/bench starts both registries and passes them)")

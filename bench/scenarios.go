@@ -113,7 +113,10 @@ func (b *bench) run(ctx context.Context) error {
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
-	lbuf := limitBuffer(c.limitSize)
+	var lbuf []byte
+	if c.runs("limits") {
+		lbuf = limitBuffer(c.limitSize)
+	}
 	cpu0, cpuOK := readCPUTimes()
 	defer func() {
 		if cpu1, ok := readCPUTimes(); ok && cpuOK && cpu1.total > cpu0.total {
@@ -127,14 +130,26 @@ func (b *bench) run(ctx context.Context) error {
 			b.loads = append(b.loads, l)
 		}
 		b.progress("repetition %d of %d (first: %s; load average %.2f)", rep+1, c.reps, b.order(rep)[0].Name, last(b.loads))
-		b.limits(lbuf)
-		if err := b.blobs(ctx, rep); err != nil {
-			return err
+		if c.runs("limits") {
+			b.limits(lbuf)
 		}
-		b.manifestLoad(ctx, rep)
-		b.smallImages(ctx, rep)
-		b.tagsScenario(ctx, rep)
-		b.apiScenario(ctx, rep)
+		if c.runs("blobs") {
+			if err := b.blobs(ctx, rep); err != nil {
+				return err
+			}
+		}
+		if c.runs("manifests") {
+			b.manifestLoad(ctx, rep)
+		}
+		if c.runs("images") {
+			b.smallImages(ctx, rep)
+		}
+		if c.runs("tags") {
+			b.tagsScenario(ctx, rep)
+		}
+		if c.runs("api") {
+			b.apiScenario(ctx, rep)
+		}
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("ran out of time: %w", err)
 		}
@@ -167,6 +182,9 @@ func (b *bench) setup(ctx context.Context) error {
 		if _, err := pushSmallImage(ctx, r, repoManifests, "latest", 0x51ee, 1, 4096); err != nil {
 			return fmt.Errorf("%s: pushing the manifest-load image: %w", r.Name, err)
 		}
+	}
+	if !b.cfg.runs("api") {
+		return nil
 	}
 	return b.apiSetupPush(ctx)
 }

@@ -10,7 +10,7 @@ import (
 )
 
 func (s *Store) LinkBlob(ctx context.Context, repoID int64, b meta.Blob) error {
-	return s.write(ctx, "link blob", func(tx *sql.Tx) error {
+	return s.write(ctx, "link blob", func(tx *wtx) error {
 		if err := repoExists(ctx, tx, repoID); err != nil {
 			return err
 		}
@@ -18,7 +18,7 @@ func (s *Store) LinkBlob(ctx context.Context, repoID int64, b meta.Blob) error {
 	})
 }
 
-func linkBlob(ctx context.Context, tx *sql.Tx, repoID int64, b meta.Blob) error {
+func linkBlob(ctx context.Context, tx *wtx, repoID int64, b meta.Blob) error {
 	if err := checkNotDeleted(ctx, tx, b.Digest); err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ const getBlobQuery = `
 
 func (s *Store) GetBlob(ctx context.Context, repoID int64, digest string) (meta.Blob, error) {
 	b := meta.Blob{Digest: digest}
-	err := s.r.QueryRowContext(ctx, getBlobQuery, repoID, digest).Scan(&b.Size)
+	err := s.queryRow(ctx, getBlobQuery, repoID, digest).Scan(&b.Size)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = meta.ErrBlobUnknown
 	}
@@ -53,7 +53,7 @@ func (s *Store) GetBlob(ctx context.Context, repoID int64, digest string) (meta.
 }
 
 func (s *Store) UnlinkBlob(ctx context.Context, repoID int64, digest string) error {
-	return s.write(ctx, "unlink blob", func(tx *sql.Tx) error {
+	return s.write(ctx, "unlink blob", func(tx *wtx) error {
 		return execAffect(ctx, tx, meta.ErrBlobUnknown,
 			`DELETE FROM repo_blobs WHERE repo_id = ? AND digest = ?`, repoID, digest)
 	})

@@ -61,7 +61,7 @@ func (s *Store) StaleBlobLinks(ctx context.Context, before time.Time, afterRepo 
 
 func (s *Store) RemoveStaleBlobLink(ctx context.Context, repoID int64, digest string, before time.Time) (bool, error) {
 	var removed bool
-	err := s.write(ctx, "remove stale blob link "+digest, func(tx *sql.Tx) error {
+	err := s.write(ctx, "remove stale blob link "+digest, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `
 			DELETE FROM repo_blobs AS rb WHERE rb.repo_id = ? AND rb.digest = ? AND `+staleLinkCond,
 			repoID, digest, before.UnixNano())
@@ -137,7 +137,7 @@ func (s *Store) RecordedBlobs(ctx context.Context, digests []string) (map[string
 
 func (s *Store) ClaimBlobDeletion(ctx context.Context, digest string, at time.Time) (bool, error) {
 	var claimed bool
-	err := s.write(ctx, "claim blob deletion "+digest, func(tx *sql.Tx) error {
+	err := s.write(ctx, "claim blob deletion "+digest, func(tx *wtx) error {
 		var free bool
 		err := tx.QueryRowContext(ctx, `
 			SELECT `+unreferencedCond+`
@@ -161,7 +161,7 @@ func (s *Store) ClaimBlobDeletion(ctx context.Context, digest string, at time.Ti
 }
 
 func (s *Store) FinishBlobDeletion(ctx context.Context, digest string) error {
-	return s.write(ctx, "finish blob deletion "+digest, func(tx *sql.Tx) error {
+	return s.write(ctx, "finish blob deletion "+digest, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE blob_deletions SET state = ? WHERE digest = ? AND state = ?`,
 			deletionDone, digest, deletionRunning)
 		return err
@@ -183,7 +183,7 @@ func (s *Store) PendingBlobDeletions(ctx context.Context, before time.Time) ([]s
 
 func (s *Store) PruneBlobDeletions(ctx context.Context, before time.Time) (int, error) {
 	var n int64
-	err := s.write(ctx, "prune blob deletions", func(tx *sql.Tx) error {
+	err := s.write(ctx, "prune blob deletions", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM blob_deletions WHERE state = ? AND at < ?`, deletionDone, before.UnixNano())
 		if err != nil {
 			return err
@@ -195,7 +195,7 @@ func (s *Store) PruneBlobDeletions(ctx context.Context, before time.Time) (int, 
 }
 
 func (s *Store) BeginBlobCommit(ctx context.Context, id, digest string) error {
-	return s.write(ctx, "begin blob commit "+digest, func(tx *sql.Tx) error {
+	return s.write(ctx, "begin blob commit "+digest, func(tx *wtx) error {
 		var state string
 		err := tx.QueryRowContext(ctx, `SELECT state FROM blob_deletions WHERE digest = ?`, digest).Scan(&state)
 		switch {
@@ -217,7 +217,7 @@ func (s *Store) BeginBlobCommit(ctx context.Context, id, digest string) error {
 
 // checkNotDeleted refuses linking a digest whose bytes garbage collection
 // is deleting or has deleted.
-func checkNotDeleted(ctx context.Context, tx *sql.Tx, digest string) error {
+func checkNotDeleted(ctx context.Context, tx *wtx, digest string) error {
 	var gone bool
 	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM blob_deletions WHERE digest = ?)`, digest).Scan(&gone)
 	if err != nil {
@@ -264,7 +264,7 @@ func (s *Store) BlobUsage(ctx context.Context) ([]meta.RepositoryUsage, error) {
 // free, lapsed, or already holder's.
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
 	var got bool
-	err := s.write(ctx, "acquire lease "+name, func(tx *sql.Tx) error {
+	err := s.write(ctx, "acquire lease "+name, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3)
 			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
@@ -281,7 +281,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.
 }
 
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
-	return s.write(ctx, "release lease "+name, func(tx *sql.Tx) error {
+	return s.write(ctx, "release lease "+name, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder)
 		return err
 	})

@@ -23,9 +23,12 @@ func conflict(what, name, blockedBy string) error {
 }
 
 // exists runs a query for a single row and reports whether it found one.
-func exists(ctx context.Context, q interface {
+// rowQuerier is a transaction or a pool that reads one row.
+type rowQuerier interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, query string, args ...any) (bool, error) {
+}
+
+func exists(ctx context.Context, q rowQuerier, query string, args ...any) (bool, error) {
 	var one int
 	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -37,7 +40,7 @@ func exists(ctx context.Context, q interface {
 // --- accounts
 
 func (s *Store) CreateAccount(ctx context.Context, a *meta.IAMAccount, root *meta.IAMAccessKey) error {
-	return s.write(ctx, "create account", func(tx *sql.Tx) error {
+	return s.write(ctx, "create account", func(tx *wtx) error {
 		found, err := exists(ctx, tx, `SELECT 1 FROM iam_accounts WHERE id = ?`, a.ID)
 		if err != nil {
 			return err
@@ -60,7 +63,7 @@ func (s *Store) CreateAccount(ctx context.Context, a *meta.IAMAccount, root *met
 func (s *Store) GetAccount(ctx context.Context, id string) (*meta.IAMAccount, error) {
 	a := &meta.IAMAccount{ID: id}
 	var created sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT created_at FROM iam_accounts WHERE id = ?`, id).Scan(&created)
+	err := s.queryRow(ctx, `SELECT created_at FROM iam_accounts WHERE id = ?`, id).Scan(&created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, iamErr(meta.ErrIAMNotFound, meta.IAMWhatAccount, id)
 	}
@@ -119,7 +122,7 @@ func scanEntities(rows *sql.Rows) ([]*meta.IAMEntity, error) {
 }
 
 // entityExists fails with ErrIAMNotFound unless the entity exists.
-func entityExists(ctx context.Context, tx *sql.Tx, account string, kind meta.IAMKind, name string) error {
+func entityExists(ctx context.Context, tx rowQuerier, account string, kind meta.IAMKind, name string) error {
 	found, err := exists(ctx, tx, `SELECT 1 FROM iam_entities WHERE account = ? AND kind = ? AND name_key = ?`, account, string(kind), nameKey(name))
 	if err != nil {
 		return err
@@ -131,7 +134,7 @@ func entityExists(ctx context.Context, tx *sql.Tx, account string, kind meta.IAM
 }
 
 func (s *Store) CreateIAMEntity(ctx context.Context, e *meta.IAMEntity) error {
-	return s.write(ctx, "create "+string(e.Kind), func(tx *sql.Tx) error {
+	return s.write(ctx, "create "+string(e.Kind), func(tx *wtx) error {
 		found, err := exists(ctx, tx, `SELECT 1 FROM iam_entities WHERE account = ? AND kind = ? AND name_key = ?`, e.Account, string(e.Kind), nameKey(e.Name))
 		if err != nil {
 			return err
@@ -199,7 +202,7 @@ var blockers = map[meta.IAMKind][]struct {
 }
 
 func (s *Store) DeleteIAMEntity(ctx context.Context, account string, kind meta.IAMKind, name string) error {
-	return s.write(ctx, "delete "+string(kind), func(tx *sql.Tx) error {
+	return s.write(ctx, "delete "+string(kind), func(tx *wtx) error {
 		if err := entityExists(ctx, tx, account, kind, name); err != nil {
 			return err
 		}
@@ -224,7 +227,7 @@ func (s *Store) DeleteIAMEntity(ctx context.Context, account string, kind meta.I
 }
 
 func (s *Store) UpdateAssumeRolePolicy(ctx context.Context, account, role, document string) error {
-	return s.write(ctx, "update assume role policy", func(tx *sql.Tx) error {
+	return s.write(ctx, "update assume role policy", func(tx *wtx) error {
 		return execAffect(ctx, tx, iamErr(meta.ErrIAMNotFound, string(meta.IAMRole), role),
 			`UPDATE iam_entities SET trust_policy = ? WHERE account = ? AND kind = 'role' AND name_key = ?`,
 			document, account, nameKey(role))
@@ -234,7 +237,7 @@ func (s *Store) UpdateAssumeRolePolicy(ctx context.Context, account, role, docum
 // --- groups
 
 func (s *Store) AddGroupMember(ctx context.Context, account, group, user string) error {
-	return s.write(ctx, "add group member", func(tx *sql.Tx) error {
+	return s.write(ctx, "add group member", func(tx *wtx) error {
 		if err := entityExists(ctx, tx, account, meta.IAMGroup, group); err != nil {
 			return err
 		}
@@ -248,7 +251,7 @@ func (s *Store) AddGroupMember(ctx context.Context, account, group, user string)
 }
 
 func (s *Store) RemoveGroupMember(ctx context.Context, account, group, user string) error {
-	return s.write(ctx, "remove group member", func(tx *sql.Tx) error {
+	return s.write(ctx, "remove group member", func(tx *wtx) error {
 		if err := entityExists(ctx, tx, account, meta.IAMGroup, group); err != nil {
 			return err
 		}
@@ -301,7 +304,7 @@ func (s *Store) listRelated(ctx context.Context, account string, kind meta.IAMKi
 func inlineWhat(kind meta.IAMKind) string { return string(kind) + " policy" }
 
 func (s *Store) PutInlinePolicy(ctx context.Context, account string, kind meta.IAMKind, owner string, p meta.IAMInlinePolicy) error {
-	return s.write(ctx, "put "+inlineWhat(kind), func(tx *sql.Tx) error {
+	return s.write(ctx, "put "+inlineWhat(kind), func(tx *wtx) error {
 		if err := entityExists(ctx, tx, account, kind, owner); err != nil {
 			return err
 		}
@@ -340,7 +343,7 @@ func (s *Store) ListInlinePolicies(ctx context.Context, account string, kind met
 }
 
 func (s *Store) DeleteInlinePolicy(ctx context.Context, account string, kind meta.IAMKind, owner, name string) error {
-	return s.write(ctx, "delete "+inlineWhat(kind), func(tx *sql.Tx) error {
+	return s.write(ctx, "delete "+inlineWhat(kind), func(tx *wtx) error {
 		if err := entityExists(ctx, tx, account, kind, owner); err != nil {
 			return err
 		}
@@ -392,7 +395,7 @@ func scanPolicy(row interface{ Scan(...any) error }) (*meta.IAMPolicy, error) {
 }
 
 func (s *Store) CreateManagedPolicy(ctx context.Context, p *meta.IAMPolicy) error {
-	return s.write(ctx, "create policy", func(tx *sql.Tx) error {
+	return s.write(ctx, "create policy", func(tx *wtx) error {
 		found, err := exists(ctx, tx, `SELECT 1 FROM iam_policies WHERE (account = ? AND name_key = ?) OR arn = ?`, p.Account, nameKey(p.Name), p.ARN)
 		if err != nil {
 			return err
@@ -408,7 +411,7 @@ func (s *Store) CreateManagedPolicy(ctx context.Context, p *meta.IAMPolicy) erro
 }
 
 func (s *Store) GetManagedPolicy(ctx context.Context, arn string) (*meta.IAMPolicy, error) {
-	p, err := scanPolicy(s.r.QueryRowContext(ctx, `SELECT `+policyColumns+` FROM iam_policies WHERE arn = ?`, arn))
+	p, err := scanPolicy(s.queryRow(ctx, `SELECT `+policyColumns+` FROM iam_policies WHERE arn = ?`, arn))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, iamErr(meta.ErrIAMNotFound, meta.IAMWhatPolicy, arn)
 	}
@@ -440,7 +443,7 @@ func (s *Store) ListManagedPolicies(ctx context.Context, account string, q meta.
 }
 
 func (s *Store) DeleteManagedPolicy(ctx context.Context, arn string) error {
-	return s.write(ctx, "delete policy", func(tx *sql.Tx) error {
+	return s.write(ctx, "delete policy", func(tx *wtx) error {
 		var account string
 		err := tx.QueryRowContext(ctx, `SELECT account FROM iam_policies WHERE arn = ?`, arn).Scan(&account)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -468,7 +471,7 @@ func (s *Store) DeleteManagedPolicy(ctx context.Context, arn string) error {
 const awsManagedPrefix = "arn:aws:iam::aws:policy/"
 
 func (s *Store) AttachPolicy(ctx context.Context, account string, kind meta.IAMKind, owner, policyARN string) error {
-	return s.write(ctx, "attach policy", func(tx *sql.Tx) error {
+	return s.write(ctx, "attach policy", func(tx *wtx) error {
 		if err := entityExists(ctx, tx, account, kind, owner); err != nil {
 			return err
 		}
@@ -488,7 +491,7 @@ func (s *Store) AttachPolicy(ctx context.Context, account string, kind meta.IAMK
 }
 
 func (s *Store) DetachPolicy(ctx context.Context, account string, kind meta.IAMKind, owner, policyARN string) error {
-	return s.write(ctx, "detach policy", func(tx *sql.Tx) error {
+	return s.write(ctx, "detach policy", func(tx *wtx) error {
 		if err := entityExists(ctx, tx, account, kind, owner); err != nil {
 			return err
 		}
@@ -523,7 +526,7 @@ func (s *Store) PolicyAttachmentCounts(ctx context.Context, account string) (map
 
 // --- access keys
 
-func insertAccessKey(ctx context.Context, tx *sql.Tx, k *meta.IAMAccessKey) error {
+func insertAccessKey(ctx context.Context, tx *wtx, k *meta.IAMAccessKey) error {
 	found, err := exists(ctx, tx, `SELECT 1 FROM iam_access_keys WHERE id = ?`, k.ID)
 	if err != nil {
 		return err
@@ -549,7 +552,7 @@ func scanAccessKey(row interface{ Scan(...any) error }) (*meta.IAMAccessKey, err
 }
 
 func (s *Store) CreateAccessKey(ctx context.Context, k *meta.IAMAccessKey) error {
-	return s.write(ctx, "create access key", func(tx *sql.Tx) error {
+	return s.write(ctx, "create access key", func(tx *wtx) error {
 		if k.UserName != "" {
 			// The stored spelling of the name, not the caller's.
 			var name string
@@ -616,7 +619,7 @@ func (s *Store) ListAccessKeys(ctx context.Context, account, user string) ([]*me
 
 // keyOwnerCheck fails unless the user exists (for a user's key) and owns
 // the key.
-func keyOwnerCheck(ctx context.Context, tx *sql.Tx, account, user, id string) error {
+func keyOwnerCheck(ctx context.Context, tx *wtx, account, user, id string) error {
 	if user != "" {
 		if err := entityExists(ctx, tx, account, meta.IAMUser, user); err != nil {
 			return err
@@ -633,7 +636,7 @@ func keyOwnerCheck(ctx context.Context, tx *sql.Tx, account, user, id string) er
 }
 
 func (s *Store) UpdateAccessKeyStatus(ctx context.Context, account, user, id, status string) error {
-	return s.write(ctx, "update access key", func(tx *sql.Tx) error {
+	return s.write(ctx, "update access key", func(tx *wtx) error {
 		if err := keyOwnerCheck(ctx, tx, account, user, id); err != nil {
 			return err
 		}
@@ -643,7 +646,7 @@ func (s *Store) UpdateAccessKeyStatus(ctx context.Context, account, user, id, st
 }
 
 func (s *Store) DeleteAccessKey(ctx context.Context, account, user, id string) error {
-	return s.write(ctx, "delete access key", func(tx *sql.Tx) error {
+	return s.write(ctx, "delete access key", func(tx *wtx) error {
 		if err := keyOwnerCheck(ctx, tx, account, user, id); err != nil {
 			return err
 		}
@@ -655,7 +658,7 @@ func (s *Store) DeleteAccessKey(ctx context.Context, account, user, id string) e
 // --- role sessions
 
 func (s *Store) CreateRoleSession(ctx context.Context, rs *meta.IAMSession) error {
-	return s.write(ctx, "create role session", func(tx *sql.Tx) error {
+	return s.write(ctx, "create role session", func(tx *wtx) error {
 		found, err := exists(ctx, tx, `SELECT 1 FROM iam_entities WHERE account = ? AND kind = 'role' AND name_key = ? AND id = ?`,
 			rs.Account, nameKey(rs.RoleName), rs.RoleID)
 		if err != nil {
@@ -700,7 +703,7 @@ func (s *Store) GetRoleSession(ctx context.Context, accessKeyID string) (*meta.I
 
 func (s *Store) DeleteRoleSessionsExpiredBefore(ctx context.Context, t time.Time) (int, error) {
 	var n int64
-	err := s.write(ctx, "delete expired role sessions", func(tx *sql.Tx) error {
+	err := s.write(ctx, "delete expired role sessions", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM iam_sessions WHERE expires_at < ?`, t.UnixNano())
 		if err != nil {
 			return err

@@ -68,7 +68,7 @@ func (s *Store) RecordPulls(ctx context.Context, pulls []meta.Pull) error {
 	if len(pulls) == 0 {
 		return nil
 	}
-	return s.write(ctx, "record pulls", func(tx *sql.Tx) error {
+	return s.write(ctx, "record pulls", func(tx *wtx) error {
 		stmt, err := tx.PrepareContext(ctx, `
 			UPDATE manifests SET last_pulled_at = ?3
 			WHERE repo_id = ?1 AND digest = ?2 AND (last_pulled_at IS NULL OR last_pulled_at < ?3)`)
@@ -108,7 +108,7 @@ func (s *Store) ManifestsReferencing(ctx context.Context, repoID int64, blobDige
 
 func (s *Store) DeleteUntaggedManifest(ctx context.Context, repoID int64, digest string) (bool, error) {
 	var deleted bool
-	err := s.write(ctx, "delete untagged manifest "+digest, func(tx *sql.Tx) error {
+	err := s.write(ctx, "delete untagged manifest "+digest, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `
 			DELETE FROM manifests
 			WHERE repo_id = ?1 AND digest = ?2

@@ -13,7 +13,7 @@ import (
 )
 
 func (s *Store) PutLifecyclePolicy(ctx context.Context, repoID int64, text string, at time.Time) error {
-	return s.write(ctx, "put lifecycle policy", func(tx *sql.Tx) error {
+	return s.write(ctx, "put lifecycle policy", func(tx *wtx) error {
 		if err := repoExists(ctx, tx, repoID); err != nil {
 			return err
 		}
@@ -62,7 +62,7 @@ func (s *Store) GetLifecyclePolicy(ctx context.Context, repoID int64) (*meta.Lif
 
 func (s *Store) DeleteLifecyclePolicy(ctx context.Context, repoID int64) (*meta.LifecyclePolicy, error) {
 	var p *meta.LifecyclePolicy
-	err := s.write(ctx, "delete lifecycle policy", func(tx *sql.Tx) error {
+	err := s.write(ctx, "delete lifecycle policy", func(tx *wtx) error {
 		var err error
 		if p, err = getLifecyclePolicy(ctx, tx, repoID); err != nil {
 			return err
@@ -99,7 +99,7 @@ func (s *Store) ListLifecyclePolicies(ctx context.Context) ([]*meta.LifecyclePol
 }
 
 func (s *Store) MarkLifecycleEvaluated(ctx context.Context, repoID int64, text string, at time.Time) error {
-	return s.write(ctx, "mark lifecycle evaluated", func(tx *sql.Tx) error {
+	return s.write(ctx, "mark lifecycle evaluated", func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx,
 			`UPDATE lifecycle_policies SET last_evaluated_at = ? WHERE repo_id = ? AND policy_text = ?`,
 			nanos(at), repoID, text)
@@ -108,7 +108,7 @@ func (s *Store) MarkLifecycleEvaluated(ctx context.Context, repoID int64, text s
 }
 
 func (s *Store) StartLifecyclePreview(ctx context.Context, p *meta.LifecyclePreview, staleBefore time.Time) error {
-	return s.write(ctx, "start lifecycle preview", func(tx *sql.Tx) error {
+	return s.write(ctx, "start lifecycle preview", func(tx *wtx) error {
 		if err := repoExists(ctx, tx, p.RepoID); err != nil {
 			return err
 		}
@@ -138,7 +138,7 @@ func (s *Store) StartLifecyclePreview(ctx context.Context, p *meta.LifecyclePrev
 }
 
 func (s *Store) FinishLifecyclePreview(ctx context.Context, p *meta.LifecyclePreview) error {
-	return s.write(ctx, "finish lifecycle preview", func(tx *sql.Tx) error {
+	return s.write(ctx, "finish lifecycle preview", func(tx *wtx) error {
 		err := execAffect(ctx, tx, meta.ErrNotFound, `
 			UPDATE lifecycle_previews SET status = ?, reason = ?, finished_at = ?
 			WHERE repo_id = ? AND id = ? AND status = ?`,
@@ -254,7 +254,7 @@ func (s *Store) ManifestChildren(ctx context.Context, repoID int64) (map[string]
 // the zero time.
 func (s *Store) DeleteManifestIf(ctx context.Context, repoID int64, want meta.ManifestState) (bool, error) {
 	var deleted bool
-	err := s.write(ctx, "delete manifest "+want.Digest+" if unchanged", func(tx *sql.Tx) error {
+	err := s.write(ctx, "delete manifest "+want.Digest+" if unchanged", func(tx *wtx) error {
 		var (
 			pushed, pulled sql.NullInt64
 			tagsJSON       string

@@ -19,7 +19,7 @@ func (s *Store) PutManifest(ctx context.Context, p *meta.PutManifest) error {
 	if err != nil {
 		return fmt.Errorf("meta/sqlite: put manifest %s: %w", m.Digest, err)
 	}
-	return s.write(ctx, "put manifest "+m.Digest, func(tx *sql.Tx) error {
+	return s.write(ctx, "put manifest "+m.Digest, func(tx *wtx) error {
 		if err := repoExists(ctx, tx, p.RepoID); err != nil {
 			return err
 		}
@@ -56,7 +56,7 @@ func (s *Store) PutManifest(ctx context.Context, p *meta.PutManifest) error {
 	})
 }
 
-func refExists(ctx context.Context, tx *sql.Tx, repoID int64, ref meta.Ref) error {
+func refExists(ctx context.Context, tx *wtx, repoID int64, ref meta.Ref) error {
 	var q string
 	switch ref.Kind {
 	case meta.RefBlob:
@@ -74,7 +74,7 @@ func refExists(ctx context.Context, tx *sql.Tx, repoID int64, ref meta.Ref) erro
 	return err
 }
 
-func putTag(ctx context.Context, tx *sql.Tx, repoID int64, digest string, t meta.TagWrite) error {
+func putTag(ctx context.Context, tx *wtx, repoID int64, digest string, t meta.TagWrite) error {
 	if t.Immutable {
 		var cur string
 		err := tx.QueryRowContext(ctx, `SELECT digest FROM tags WHERE repo_id = ? AND name = ?`, repoID, t.Name).Scan(&cur)
@@ -176,7 +176,7 @@ func (s *Store) ResolveTag(ctx context.Context, repoID int64, tag string) (strin
 // DeleteManifest lets the cascades remove the manifest's tags and refs.
 // Referrers whose subject it is stay: dangling referrers are allowed.
 func (s *Store) DeleteManifest(ctx context.Context, repoID int64, digest string) error {
-	return s.write(ctx, "delete manifest "+digest, func(tx *sql.Tx) error {
+	return s.write(ctx, "delete manifest "+digest, func(tx *wtx) error {
 		var by string
 		err := tx.QueryRowContext(ctx, `
 			SELECT manifest_digest FROM manifest_refs
@@ -194,7 +194,7 @@ func (s *Store) DeleteManifest(ctx context.Context, repoID int64, digest string)
 }
 
 func (s *Store) DeleteTag(ctx context.Context, repoID int64, tag string) error {
-	return s.write(ctx, "delete tag "+tag, func(tx *sql.Tx) error {
+	return s.write(ctx, "delete tag "+tag, func(tx *wtx) error {
 		return execAffect(ctx, tx, meta.ErrTagUnknown,
 			`DELETE FROM tags WHERE repo_id = ? AND name = ?`, repoID, tag)
 	})

@@ -36,7 +36,7 @@ func nullSettings(s json.RawMessage) sql.NullString {
 // CreateRepository sets r.ID.
 func (s *Store) CreateRepository(ctx context.Context, r *meta.Repository) error {
 	var id int64
-	err := s.write(ctx, "create repository", func(tx *sql.Tx) error {
+	err := s.write(ctx, "create repository", func(tx *wtx) error {
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO repositories (account, region, name, created_at, tag_mutability, settings)
 			VALUES (?, ?, ?, ?, ?, ?)
@@ -97,7 +97,7 @@ func (s *Store) ListRepositories(ctx context.Context, reg meta.RegistryKey, afte
 // UpdateRepository stores r's TagMutability and Settings; a repository's
 // name, registry and creation time never change.
 func (s *Store) UpdateRepository(ctx context.Context, r *meta.Repository) error {
-	return s.write(ctx, "update repository", func(tx *sql.Tx) error {
+	return s.write(ctx, "update repository", func(tx *wtx) error {
 		return execAffect(ctx, tx, meta.ErrRepositoryUnknown,
 			`UPDATE repositories SET tag_mutability = ?, settings = ? WHERE id = ?`,
 			r.TagMutability, nullSettings(r.Settings), r.ID)
@@ -107,7 +107,7 @@ func (s *Store) UpdateRepository(ctx context.Context, r *meta.Repository) error 
 // DeleteRepository relies on ON DELETE CASCADE for manifests, tags, blob
 // links and uploads. The blobs themselves stay for garbage collection.
 func (s *Store) DeleteRepository(ctx context.Context, repoID int64, force bool) error {
-	return s.write(ctx, "delete repository", func(tx *sql.Tx) error {
+	return s.write(ctx, "delete repository", func(tx *wtx) error {
 		if !force {
 			var used bool
 			err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM manifests WHERE repo_id = ?)`, repoID).Scan(&used)

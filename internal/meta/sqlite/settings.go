@@ -12,7 +12,7 @@ import (
 // ModifyRepository reads and writes inside one write transaction; the store
 // has a single writer connection, so nothing interleaves.
 func (s *Store) ModifyRepository(ctx context.Context, repoID int64, fn func(r *meta.Repository) error) error {
-	return s.write(ctx, "modify repository", func(tx *sql.Tx) error {
+	return s.write(ctx, "modify repository", func(tx *wtx) error {
 		r, err := scanRepo(tx.QueryRowContext(ctx, `SELECT `+repoColumns+` FROM repositories WHERE id = ?`, repoID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return meta.ErrRepositoryUnknown
@@ -31,7 +31,7 @@ func (s *Store) ModifyRepository(ctx context.Context, repoID int64, fn func(r *m
 
 func (s *Store) GetRegistrySetting(ctx context.Context, reg meta.RegistryKey, name string) (string, error) {
 	var v string
-	err := s.r.QueryRowContext(ctx,
+	err := s.queryRow(ctx,
 		`SELECT value FROM registry_settings WHERE account = ? AND region = ? AND name = ?`,
 		reg.Account, reg.Region, name).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -44,7 +44,7 @@ func (s *Store) GetRegistrySetting(ctx context.Context, reg meta.RegistryKey, na
 }
 
 func (s *Store) PutRegistrySetting(ctx context.Context, reg meta.RegistryKey, name, value string) error {
-	return s.write(ctx, "put registry setting", func(tx *sql.Tx) error {
+	return s.write(ctx, "put registry setting", func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO registry_settings (account, region, name, value) VALUES (?, ?, ?, ?)
 			ON CONFLICT (account, region, name) DO UPDATE SET value = excluded.value`,

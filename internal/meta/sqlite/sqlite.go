@@ -33,6 +33,8 @@ type Store struct {
 	// stmts holds the reader pool's prepared statements of the hot reads,
 	// by query text (see queryRow).
 	stmts sync.Map
+	// wst holds the writer's prepared statements (see wtx).
+	wst writeStmts
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -110,6 +112,7 @@ func (s *Store) Close() error {
 		st.(*sql.Stmt).Close()
 		return true
 	})
+	s.wst.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -136,24 +139,30 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Ro
 
 // write runs fn in a write transaction. Reads that are a single statement
 // skip this: SQLite runs a lone statement as its own transaction.
-func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+func (s *Store) write(ctx context.Context, op string, fn func(tx *wtx) error) error {
+	err := s.writeTx(ctx, fn)
+	s.preparePending(ctx)
 	if err != nil {
-		return fmt.Errorf("meta/sqlite: %s: %w", op, err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return fmt.Errorf("meta/sqlite: %s: %w", op, err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("meta/sqlite: %s: %w", op, err)
 	}
 	return nil
 }
 
+func (s *Store) writeTx(ctx context.Context, fn func(tx *wtx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(&wtx{Tx: tx, s: s}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // execAffect runs an UPDATE or DELETE and returns notFound when it matched
 // no row.
-func execAffect(ctx context.Context, tx *sql.Tx, notFound error, query string, args ...any) error {
+func execAffect(ctx context.Context, tx *wtx, notFound error, query string, args ...any) error {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return err
@@ -168,7 +177,7 @@ func execAffect(ctx context.Context, tx *sql.Tx, notFound error, query string, a
 	return nil
 }
 
-func repoExists(ctx context.Context, tx *sql.Tx, repoID int64) error {
+func repoExists(ctx context.Context, tx *wtx, repoID int64) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM repositories WHERE id = ?`, repoID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -11,7 +11,7 @@ import (
 )
 
 func (s *Store) CreateUpload(ctx context.Context, u *meta.Upload) error {
-	return s.write(ctx, "create upload", func(tx *sql.Tx) error {
+	return s.write(ctx, "create upload", func(tx *wtx) error {
 		if err := repoExists(ctx, tx, u.RepoID); err != nil {
 			return err
 		}
@@ -26,7 +26,7 @@ func (s *Store) CreateUpload(ctx context.Context, u *meta.Upload) error {
 func (s *Store) GetUpload(ctx context.Context, repoID int64, id string) (*meta.Upload, error) {
 	u := meta.Upload{ID: id, RepoID: repoID}
 	var created, updated sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `
+	err := s.queryRow(ctx, `
 		SELECT "offset", hash_state, created_at, updated_at FROM uploads
 		WHERE id = ? AND repo_id = ?`, id, repoID,
 	).Scan(&u.Offset, &u.HashState, &created, &updated)
@@ -42,7 +42,7 @@ func (s *Store) GetUpload(ctx context.Context, repoID int64, id string) (*meta.U
 
 // AdvanceUpload stores u's Offset, HashState and UpdatedAt.
 func (s *Store) AdvanceUpload(ctx context.Context, id string, from int64, u *meta.Upload) error {
-	return s.write(ctx, "advance upload", func(tx *sql.Tx) error {
+	return s.write(ctx, "advance upload", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `
 			UPDATE uploads SET "offset" = ?, hash_state = ?, updated_at = ?
 			WHERE id = ? AND "offset" = ?`,
@@ -67,7 +67,7 @@ func (s *Store) AdvanceUpload(ctx context.Context, id string, from int64, u *met
 }
 
 func (s *Store) CompleteUpload(ctx context.Context, id string, repoID int64, b meta.Blob) error {
-	return s.write(ctx, "complete upload", func(tx *sql.Tx) error {
+	return s.write(ctx, "complete upload", func(tx *wtx) error {
 		err := execAffect(ctx, tx, meta.ErrUploadUnknown,
 			`DELETE FROM uploads WHERE id = ? AND repo_id = ?`, id, repoID)
 		if err != nil {
@@ -78,7 +78,7 @@ func (s *Store) CompleteUpload(ctx context.Context, id string, repoID int64, b m
 }
 
 func (s *Store) DeleteUpload(ctx context.Context, id string) error {
-	return s.write(ctx, "delete upload", func(tx *sql.Tx) error {
+	return s.write(ctx, "delete upload", func(tx *wtx) error {
 		return execAffect(ctx, tx, meta.ErrUploadUnknown,
 			`DELETE FROM uploads WHERE id = ?`, id)
 	})
