@@ -51,6 +51,7 @@ type config struct {
 	jsonPath      string
 	timeout       time.Duration
 	only          map[string]bool // scenarios to run; empty: all
+	prefault      bool
 }
 
 // scenarioNames are what -only accepts, in the order a repetition runs them.
@@ -100,6 +101,7 @@ func run() int {
 	flag.IntVar(&c.loopbackRound, "loopback-rounds", 4, "times the limit buffer is sent over loopback TCP")
 	flag.StringVar(&c.jsonPath, "json", "", "also write the report as JSON to this file")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "give up after this long")
+	flag.BoolVar(&c.prefault, "prefault", true, "touch the free memory once before measuring (see bench/prefault.go)")
 	flag.StringVar(&only, "only", "", "run only these scenarios, comma-separated: "+strings.Join(scenarioNames, ","))
 	flag.Parse()
 

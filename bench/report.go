@@ -24,6 +24,7 @@ type reportHeader struct {
 	Units        string            `json:"units"`
 	Elapsed      string            `json:"elapsed"`
 	Noise        string            `json:"noise,omitempty"`
+	Memory       string            `json:"memory,omitempty"`
 }
 
 func rev(r string) string {
@@ -115,6 +116,10 @@ func (b *bench) report() int {
 		h.Noise = fmt.Sprintf("1-min load average at the start of each repetition %s; during the repetitions the CPUs were %.0f%% busy (this program and both registries included) and %.1f%% of CPU time was stolen by the hypervisor",
 			loadList(b.loads), b.busyPct, b.stealPct)
 		fmt.Fprintf(w, "noise:       %s\n", h.Noise)
+	}
+	if b.prefault != "" {
+		h.Memory = b.prefault
+		fmt.Fprintf(w, "memory:      %s\n", h.Memory)
 	}
 	fmt.Fprintf(w, "units:       %s\n", h.Units)
 	if b.coldNote != "" {

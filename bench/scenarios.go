@@ -55,6 +55,7 @@ type bench struct {
 	busyPct   float64   // CPU time not idle during the repetitions
 	apiSetup  time.Duration
 	hwm       map[string]float64
+	prefault  string // what the memory pre-touch did
 	smallDigs map[string][][]string // (rep, clients) → per image, per layer
 }
 
@@ -112,6 +113,15 @@ func (b *bench) run(ctx context.Context) error {
 	c := b.cfg
 	if err := b.setup(ctx); err != nil {
 		return err
+	}
+	if c.prefault {
+		// Keep 2 GiB free for the registries and this program.
+		p, err := prefaultMemory(2<<30, 64<<30)
+		b.prefault = p.String()
+		if err != nil {
+			b.prefault = fmt.Sprintf("%s; stopped: %v", b.prefault, err)
+		}
+		b.progress("memory: %s", b.prefault)
 	}
 	var lbuf []byte
 	if c.runs("limits") {
