@@ -55,7 +55,7 @@ type bench struct {
 	busyPct   float64   // CPU time not idle during the repetitions
 	apiSetup  time.Duration
 	hwm       map[string]float64
-	prefault  string // what the memory pre-touch did
+	prefault  string                // what the memory pre-touch did
 	smallDigs map[string][][]string // (rep, clients) → per image, per layer
 }
 
