@@ -245,8 +245,21 @@ func (b *bench) limits(buf []byte) {
 	} else {
 		f.Note = "failed: " + err.Error()
 	}
-	b.progress("limits: sha256 %s, loopback %s, disk+fsync %s MB/s",
-		num(last(b.res.limits[0].berth)), num(last(b.res.limits[1].berth)), num(last(b.res.limits[2].berth)))
+	for _, sf := range []bool{true, false} {
+		how := "sendfile (zero-copy)"
+		if !sf {
+			how = "read + write through a 1 MiB buffer"
+		}
+		f = b.res.limit(fmt.Sprintf("warm file to loopback TCP, %s ×%d, %s, 256 KiB reads", sz, c.loopbackRound, how), "MB/s")
+		if v, err := fileToSocketThroughput(c.workdir, buf, c.loopbackRound, sf); err == nil {
+			b.res.add(f, "", v)
+		} else {
+			f.Note = "failed: " + err.Error()
+		}
+	}
+	b.progress("limits: sha256 %s, loopback %s, disk+fsync %s, file to socket %s (sendfile) / %s (read+write) MB/s",
+		num(last(b.res.limits[0].berth)), num(last(b.res.limits[1].berth)), num(last(b.res.limits[2].berth)),
+		num(last(b.res.limits[3].berth)), num(last(b.res.limits[4].berth)))
 }
 
 func last(xs []float64) float64 {
