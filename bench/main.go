@@ -149,7 +149,7 @@ func run() int {
 
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	b := &bench{cfg: c, res: newResults(), start: time.Now()}
+	b := &bench{cfg: c, res: newResults(), start: time.Now(), reportedKiB: -1}
 	maxConns := max(128, maxInt(c.clients)*2)
 	if b.berth, err = newReg("Berth", c.berthURL, c.berthPID, maxConns); err == nil {
 		b.dist, err = newReg("Distribution", c.distURL, c.distPID, maxConns)

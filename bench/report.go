@@ -119,6 +119,14 @@ func (b *bench) report() int {
 	}
 	if b.prefault != "" {
 		h.Memory = b.prefault
+	}
+	if b.reportedKiB >= 0 {
+		if h.Memory != "" {
+			h.Memory += "; "
+		}
+		h.Memory += fmt.Sprintf("during the repetitions the guest handed %s of freed memory back to the host (free page reporting), to be faulted in again on reuse", gib(b.reportedKiB*1024))
+	}
+	if h.Memory != "" {
 		fmt.Fprintf(w, "memory:      %s\n", h.Memory)
 	}
 	fmt.Fprintf(w, "units:       %s\n", h.Units)

@@ -44,19 +44,22 @@ type bench struct {
 	berth, dist *reg
 	start       time.Time
 
-	errMu     sync.Mutex
-	errs      []*reqError // distinct failures, with how often each happened
-	errIndex  map[reqError]*reqError
-	errCount  map[string]int // by registry
-	coldNote  string
-	fatal     string    // why the run stopped early
-	loads     []float64 // 1-minute load average at the start of each repetition
-	stealPct  float64   // CPU time stolen by the hypervisor during the repetitions
-	busyPct   float64   // CPU time not idle during the repetitions
-	apiSetup  time.Duration
-	hwm       map[string]float64
-	prefault  string                // what the memory pre-touch did
-	smallDigs map[string][][]string // (rep, clients) → per image, per layer
+	errMu    sync.Mutex
+	errs     []*reqError // distinct failures, with how often each happened
+	errIndex map[reqError]*reqError
+	errCount map[string]int // by registry
+	coldNote string
+	fatal    string    // why the run stopped early
+	loads    []float64 // 1-minute load average at the start of each repetition
+	stealPct float64   // CPU time stolen by the hypervisor during the repetitions
+	busyPct  float64   // CPU time not idle during the repetitions
+	apiSetup time.Duration
+	hwm      map[string]float64
+	prefault string // what the memory pre-touch did
+	// reportedKiB is how much free memory the guest handed back to the
+	// host during the repetitions (free page reporting), -1 if unknown.
+	reportedKiB int64
+	smallDigs   map[string][][]string // (rep, clients) → per image, per layer
 }
 
 func (b *bench) progress(format string, args ...any) {
@@ -128,7 +131,11 @@ func (b *bench) run(ctx context.Context) error {
 		lbuf = limitBuffer(c.limitSize)
 	}
 	cpu0, cpuOK := readCPUTimes()
+	reported0 := reportedFreeKiB()
 	defer func() {
+		if r1 := reportedFreeKiB(); reported0 >= 0 && r1 >= reported0 {
+			b.reportedKiB = r1 - reported0
+		}
 		if cpu1, ok := readCPUTimes(); ok && cpuOK && cpu1.total > cpu0.total {
 			d := float64(cpu1.total - cpu0.total)
 			b.stealPct = 100 * float64(cpu1.steal-cpu0.steal) / d
