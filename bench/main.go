@@ -86,7 +86,7 @@ func run() int {
 	flag.StringVar(&chunkSize, "chunk-size", "8MiB", "PATCH chunk size of the chunked push")
 	flag.DurationVar(&c.duration, "duration", 2*time.Second, "how long each manifest HEAD/GET load runs")
 	flag.StringVar(&clients, "clients", "1,16,64", "concurrent clients of the manifest HEAD/GET loads")
-	flag.IntVar(&c.images, "images", 48, "small images pushed per measurement")
+	flag.IntVar(&c.images, "images", 96, "small images pushed per measurement")
 	flag.StringVar(&imageClients, "image-clients", "1,8", "concurrent clients of the small-image push")
 	flag.StringVar(&layerSize, "layer-size", "1MiB", "layer size of the small images")
 	flag.IntVar(&c.layers, "layers", 3, "layers per small image")
