@@ -1072,14 +1072,16 @@ func TestGracefulShutdown(t *testing.T) {
 	hB := crOctet()
 	hB.Set("Content-Range", fmt.Sprintf("0-%d", len(dataB)-1))
 	resB := c.doAsync("PUT", crWithQuery(locB, "digest="+dB.String()), hB, bodyB)
-	if err := bodyA.send(512 << 10); err != nil {
+	// The store writes an upload in chunks of up to 1 MiB, so more than
+	// that is sent before waiting to see bytes staged.
+	if err := bodyA.send(1536 << 10); err != nil {
 		t.Fatal(err)
 	}
-	if err := bodyB.send(256 << 10); err != nil {
+	if err := bodyB.send(1280 << 10); err != nil {
 		t.Fatal(err)
 	}
-	crWaitStaged(t, b.DataDir, idA, 64<<10)
-	crWaitStaged(t, b.DataDir, idB, 64<<10)
+	crWaitStaged(t, b.DataDir, idA, 1<<20)
+	crWaitStaged(t, b.DataDir, idB, 1<<20)
 
 	if err := syscall.Kill(b.PID(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -50,7 +50,9 @@ func (h *hashingReader) WriteTo(w io.Writer) (int64, error) {
 	hashed := make(chan struct{}, 1)
 	var written int64
 	for {
-		// One Read, not a filled buffer: bytes are staged as they arrive.
+		// One Read, not a filled buffer: bytes are hashed and handed to
+		// the store as they arrive (which may hold up to a chunk of them;
+		// see blob/fs/direct.go).
 		n, rerr := h.r.Read(buf)
 		if n > 0 {
 			chunk := buf[:n]

@@ -20,6 +20,16 @@ func TestConformance(t *testing.T) {
 	blobtest.Run(t, func(t *testing.T) blob.Store { return newStore(t, t.TempDir()) })
 }
 
+func TestConformancePageCacheOnly(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) blob.Store {
+		s, err := fs.NewPageCacheOnly(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
 func newStore(t testing.TB, root string) *fs.Store {
 	t.Helper()
 	s, err := fs.New(root)
