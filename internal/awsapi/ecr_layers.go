@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berth-registry/berth/internal/authn"
+	"github.com/berth-registry/berth/internal/blobsend"
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/registry"
 	"github.com/opencontainers/go-digest"
@@ -329,7 +330,7 @@ func (s *Server) serveLayerDownload(w http.ResponseWriter, r *http.Request) {
 	hd.Set("ETag", `"`+d.String()+`"`)
 	hd.Set("Docker-Content-Digest", d.String())
 	hd.Set("Cache-Control", "private, max-age=3600")
-	// ServeContent answers Range and conditional requests; over the
-	// filesystem store's *os.File it sends with sendfile.
-	http.ServeContent(w, r, "", time.Time{}, rc)
+	// ServeContent answers Range and conditional requests; blobsend
+	// picks sendfile or a copy for the filesystem store's *os.File.
+	http.ServeContent(blobsend.Writer(w, r), r, "", time.Time{}, rc)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-registry/berth/internal/blobsend"
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/registry"
 	"github.com/opencontainers/go-digest"
@@ -32,9 +33,9 @@ func (h *handler) blob(w http.ResponseWriter, r *http.Request, reg meta.Registry
 		hd.Set("Docker-Content-Digest", d.String())
 		hd.Set("ETag", `"`+d.String()+`"`)
 		hd.Set("Cache-Control", "max-age=31536000")
-		// ServeContent answers Range and conditional requests; given the
-		// *os.File of the filesystem store, it sends with sendfile.
-		http.ServeContent(w, r, "", time.Time{}, rc)
+		// ServeContent answers Range and conditional requests; blobsend
+		// picks sendfile or a copy for the filesystem store's *os.File.
+		http.ServeContent(blobsend.Writer(w, r), r, "", time.Time{}, rc)
 	case http.MethodDelete:
 		if err := h.svc.DeleteBlob(ctx, reg, name, d); err != nil {
 			h.writeError(w, r, err)
