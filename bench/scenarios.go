@@ -252,21 +252,24 @@ func (b *bench) limits(buf []byte) {
 	} else {
 		f.Note = "failed: " + err.Error()
 	}
-	for _, sf := range []bool{true, false} {
-		how := "sendfile (zero-copy)"
-		if !sf {
-			how = "read + write through a 1 MiB buffer"
-		}
-		f = b.res.limit(fmt.Sprintf("warm file to loopback TCP, %s ×%d, %s, 256 KiB reads", sz, c.loopbackRound, how), "MB/s")
-		if v, err := fileToSocketThroughput(c.workdir, buf, c.loopbackRound, sf); err == nil {
+	for _, how := range []struct {
+		send fileSend
+		name string
+	}{
+		{sendSendfile, "sendfile (zero-copy)"},
+		{sendReadWrite, "read + write through a 1 MiB buffer"},
+		{sendMapped, "write from an 8 MiB mapping"},
+	} {
+		f = b.res.limit(fmt.Sprintf("warm file to loopback TCP, %s ×%d, %s, 256 KiB reads", sz, c.loopbackRound, how.name), "MB/s")
+		if v, err := fileToSocketThroughput(c.workdir, buf, c.loopbackRound, how.send); err == nil {
 			b.res.add(f, "", v)
 		} else {
 			f.Note = "failed: " + err.Error()
 		}
 	}
-	b.progress("limits: sha256 %s, loopback %s, disk+fsync %s, file to socket %s (sendfile) / %s (read+write) MB/s",
+	b.progress("limits: sha256 %s, loopback %s, disk+fsync %s, file to socket %s (sendfile) / %s (read+write) / %s (mapped) MB/s",
 		num(last(b.res.limits[0].berth)), num(last(b.res.limits[1].berth)), num(last(b.res.limits[2].berth)),
-		num(last(b.res.limits[3].berth)), num(last(b.res.limits[4].berth)))
+		num(last(b.res.limits[3].berth)), num(last(b.res.limits[4].berth)), num(last(b.res.limits[5].berth)))
 }
 
 func last(xs []float64) float64 {
