@@ -39,11 +39,24 @@ var hashBufPool = sync.Pool{New: func() any {
 	return &b
 }}
 
+// bufferLender is a store's writer that lends its own buffer: the request
+// body is read straight into it, which saves a copy of every pushed byte.
+type bufferLender interface {
+	// LendBuffer returns free space in the writer's buffer, never empty.
+	LendBuffer() []byte
+	// Filled says that the first n bytes of the space last lent hold
+	// data. The writer may start writing them to disk, reading them only.
+	Filled(n int) error
+}
+
 // WriteTo is the copy io.Copy takes: it hashes each chunk in a second
 // goroutine while w writes the same chunk, so a push costs about the larger
 // of sha256 and the disk write rather than their sum. Both only read the
 // buffer, and the next read waits for both.
 func (h *hashingReader) WriteTo(w io.Writer) (int64, error) {
+	if bl, ok := w.(bufferLender); ok {
+		return h.writeToLender(bl)
+	}
 	bp := hashBufPool.Get().(*[]byte)
 	defer hashBufPool.Put(bp)
 	buf := *bp
@@ -77,6 +90,53 @@ func (h *hashingReader) WriteTo(w io.Writer) (int64, error) {
 			if werr != nil {
 				return written, werr
 			}
+		}
+		switch rerr {
+		case nil:
+		case io.EOF:
+			return written, nil
+		default:
+			h.err = rerr
+			return written, rerr
+		}
+	}
+}
+
+// writeToLender reads the body into the writer's own buffer. Each chunk is
+// hashed in a second goroutine while the next one is read; chunks are
+// hashed in order. The writer may reuse a chunk's space only after a later
+// Filled, and every Filled after a chunk's comes after its hash is done, so
+// the hash never reads space being refilled.
+func (h *hashingReader) writeToLender(w bufferLender) (written int64, err error) {
+	hashed := make(chan struct{}, 1)
+	hashing := false
+	waitHash := func() {
+		if hashing {
+			<-hashed
+			hashing = false
+		}
+	}
+	defer waitHash()
+	for {
+		space := w.LendBuffer()
+		n, rerr := h.r.Read(space)
+		waitHash()
+		if n > 0 {
+			chunk := space[:n]
+			if n < hashAside {
+				h.h.Write(chunk)
+			} else {
+				hashing = true
+				go func() {
+					h.h.Write(chunk)
+					hashed <- struct{}{}
+				}()
+			}
+			h.n += int64(n)
+			if err := w.Filled(n); err != nil {
+				return written, err
+			}
+			written += int64(n)
 		}
 		switch rerr {
 		case nil:

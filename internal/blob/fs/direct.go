@@ -2,6 +2,7 @@ package fs
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -83,6 +84,26 @@ func (w *directWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return total, w.err
+}
+
+// LendBuffer returns the free space of the buffer being filled, so that a
+// caller can read into it instead of handing Write a copy.
+func (w *directWriter) LendBuffer() []byte { return w.buf[w.n:] }
+
+// Filled takes the first n bytes of the space LendBuffer returned as
+// written to w.
+func (w *directWriter) Filled(n int) error {
+	if w.err != nil {
+		return w.err
+	}
+	if n < 0 || n > len(w.buf)-w.n {
+		return fmt.Errorf("filled %d bytes of %d lent", n, len(w.buf)-w.n)
+	}
+	w.n += n
+	if w.n == len(w.buf) {
+		w.startFlush()
+	}
+	return w.err
 }
 
 // wait ends the background write, if any, and accounts for it.

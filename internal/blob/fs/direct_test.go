@@ -15,6 +15,14 @@ func TestDirectWriter(t *testing.T) {
 	for i := range data {
 		data[i] = byte(i*7 + i>>11)
 	}
+	for _, lend := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Write", true: "LendBuffer"}[lend], func(t *testing.T) {
+			testDirectWriter(t, data, lend)
+		})
+	}
+}
+
+func testDirectWriter(t *testing.T, data []byte, lend bool) {
 	for _, tc := range []struct {
 		name   string
 		start  int64 // aligned
@@ -48,7 +56,16 @@ func TestDirectWriter(t *testing.T) {
 			src := data[:tc.size]
 			for i := 0; len(src) > 0; i++ {
 				k := min(tc.writes[i%len(tc.writes)], len(src))
-				if n, err := w.Write(src[:k]); n != k || err != nil {
+				if lend {
+					space := w.LendBuffer()
+					if len(space) == 0 {
+						t.Fatal("LendBuffer lent no space")
+					}
+					k = copy(space, src[:k])
+					if err := w.Filled(k); err != nil {
+						t.Fatalf("Filled(%d): %v", k, err)
+					}
+				} else if n, err := w.Write(src[:k]); n != k || err != nil {
 					t.Fatalf("Write(%d) = %d, %v", k, n, err)
 				}
 				src = src[k:]
@@ -66,6 +83,23 @@ func TestDirectWriter(t *testing.T) {
 				t.Fatalf("file holds %d bytes, want %d (or the bytes differ)", len(got), len(want))
 			}
 		})
+	}
+}
+
+// TestDirectWriterFilledTooMuch: claiming more than was lent is refused.
+func TestDirectWriterFilledTooMuch(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "upload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := newDirectWriter(f, f, 0)
+	defer w.finish()
+	if err := w.Filled(len(w.LendBuffer()) + 1); err == nil {
+		t.Error("Filled past the lent space: no error")
+	}
+	if err := w.Filled(-1); err == nil {
+		t.Error("Filled(-1): no error")
 	}
 }
 
