@@ -91,13 +91,8 @@ func (h *hashingReader) WriteTo(w io.Writer) (int64, error) {
 				return written, werr
 			}
 		}
-		switch rerr {
-		case nil:
-		case io.EOF:
-			return written, nil
-		default:
-			h.err = rerr
-			return written, rerr
+		if done, err := h.endOfBody(rerr); done {
+			return written, err
 		}
 	}
 }
@@ -138,13 +133,22 @@ func (h *hashingReader) writeToLender(w bufferLender) (written int64, err error)
 			}
 			written += int64(n)
 		}
-		switch rerr {
-		case nil:
-		case io.EOF:
-			return written, nil
-		default:
-			h.err = rerr
-			return written, rerr
+		if done, err := h.endOfBody(rerr); done {
+			return written, err
 		}
+	}
+}
+
+// endOfBody reports whether a Read's error ends the copy, and with what:
+// nil at io.EOF, otherwise the client's failure, which h.err keeps.
+func (h *hashingReader) endOfBody(rerr error) (bool, error) {
+	switch rerr {
+	case nil:
+		return false, nil
+	case io.EOF:
+		return true, nil
+	default:
+		h.err = rerr
+		return true, rerr
 	}
 }
