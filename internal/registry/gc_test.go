@@ -292,7 +292,7 @@ func TestGCUploadWaitsForDeletion(t *testing.T) {
 // staleSourceStore answers that the source repository of a mount still
 // links a blob, as it did a moment before.
 type staleSourceStore struct {
-	meta.Store
+	Store
 	srcID int64
 	blob  meta.Blob
 }

@@ -494,7 +494,7 @@ func indexManifest(children ...string) []byte {
 // hookStore runs a hook after a lifecycle evaluation lists the images, to
 // change the repository between evaluation and deletion.
 type hookStore struct {
-	meta.Store
+	Store
 	afterList func()
 }
 

@@ -37,10 +37,22 @@ const (
 	DefaultMaxBlobSize = 52000 << 20
 )
 
+// Store is what the registry domain keeps in the metadata store: every part
+// of it but IAM's.
+type Store interface {
+	meta.RepositoryStore
+	meta.BlobLinkStore
+	meta.UploadStore
+	meta.ManifestStore
+	meta.LifecycleStore
+	meta.GCStore
+	meta.LeaseStore
+}
+
 // Service implements the registry domain over a metadata store and a blob
 // store.
 type Service struct {
-	meta  meta.Store
+	meta  Store
 	blobs blob.Store
 	opts  Options
 	log   *slog.Logger
@@ -62,7 +74,7 @@ type Service struct {
 }
 
 // New returns a Service.
-func New(m meta.Store, b blob.Store, opts Options) *Service {
+func New(m Store, b blob.Store, opts Options) *Service {
 	if opts.MaxManifestSize <= 0 {
 		opts.MaxManifestSize = DefaultMaxManifestSize
 	}

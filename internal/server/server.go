@@ -23,6 +23,7 @@ import (
 	"github.com/berth-registry/berth/internal/blob/fs"
 	"github.com/berth-registry/berth/internal/config"
 	"github.com/berth-registry/berth/internal/meta"
+	"github.com/berth-registry/berth/internal/meta/repocache"
 	"github.com/berth-registry/berth/internal/meta/sqlite"
 	"github.com/berth-registry/berth/internal/metrics"
 	"github.com/berth-registry/berth/internal/ocidist"
@@ -54,10 +55,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	if err != nil {
 		return nil, fmt.Errorf("open blob store: %w", err)
 	}
-	m, err := sqlite.Open(filepath.Join(cfg.DataDir, "berth.db"))
+	db, err := sqlite.Open(filepath.Join(cfg.DataDir, "berth.db"))
 	if err != nil {
 		return nil, fmt.Errorf("open metadata store: %w", err)
 	}
+	// Every data-plane request looks its repository up by name.
+	m := repocache.New(db, repocache.DefaultTTL)
 	mreg := metrics.New()
 	svc := registry.New(m, blobs, registry.Options{
 		AutoCreateRepositories: cfg.AutoCreateRepositories,

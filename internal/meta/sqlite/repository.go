@@ -35,8 +35,6 @@ func nullSettings(s json.RawMessage) sql.NullString {
 
 // CreateRepository sets r.ID.
 func (s *Store) CreateRepository(ctx context.Context, r *meta.Repository) error {
-	// After the write has committed: see repoCache.
-	defer s.repos.drop()
 	var id int64
 	err := s.write(ctx, "create repository", func(tx *wtx) error {
 		err := tx.QueryRowContext(ctx, `
@@ -60,11 +58,6 @@ func (s *Store) CreateRepository(ctx context.Context, r *meta.Repository) error 
 const getRepositoryQuery = `SELECT ` + repoColumns + ` FROM repositories WHERE account = ? AND region = ? AND name = ?`
 
 func (s *Store) GetRepository(ctx context.Context, reg meta.RegistryKey, name string) (*meta.Repository, error) {
-	k := repoKey{reg.Account, reg.Region, name}
-	cached, gen := s.repos.get(k)
-	if cached != nil {
-		return cached, nil
-	}
 	r, err := scanRepo(s.queryRow(ctx, getRepositoryQuery,
 		reg.Account, reg.Region, name))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -73,7 +66,6 @@ func (s *Store) GetRepository(ctx context.Context, reg meta.RegistryKey, name st
 	if err != nil {
 		return nil, fmt.Errorf("meta/sqlite: get repository %s: %w", name, err)
 	}
-	s.repos.put(k, r, gen)
 	return r, nil
 }
 
@@ -105,8 +97,6 @@ func (s *Store) ListRepositories(ctx context.Context, reg meta.RegistryKey, afte
 // UpdateRepository stores r's TagMutability and Settings; a repository's
 // name, registry and creation time never change.
 func (s *Store) UpdateRepository(ctx context.Context, r *meta.Repository) error {
-	// After the write has committed: see repoCache.
-	defer s.repos.drop()
 	return s.write(ctx, "update repository", func(tx *wtx) error {
 		return execAffect(ctx, tx, meta.ErrRepositoryUnknown,
 			`UPDATE repositories SET tag_mutability = ?, settings = ? WHERE id = ?`,
@@ -117,8 +107,6 @@ func (s *Store) UpdateRepository(ctx context.Context, r *meta.Repository) error 
 // DeleteRepository relies on ON DELETE CASCADE for manifests, tags, blob
 // links and uploads. The blobs themselves stay for garbage collection.
 func (s *Store) DeleteRepository(ctx context.Context, repoID int64, force bool) error {
-	// After the write has committed: see repoCache.
-	defer s.repos.drop()
 	return s.write(ctx, "delete repository", func(tx *wtx) error {
 		if !force {
 			var used bool

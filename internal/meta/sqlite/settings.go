@@ -12,8 +12,6 @@ import (
 // ModifyRepository reads and writes inside one write transaction; the store
 // has a single writer connection, so nothing interleaves.
 func (s *Store) ModifyRepository(ctx context.Context, repoID int64, fn func(r *meta.Repository) error) error {
-	// After the write has committed: see repoCache.
-	defer s.repos.drop()
 	return s.write(ctx, "modify repository", func(tx *wtx) error {
 		r, err := scanRepo(tx.QueryRowContext(ctx, `SELECT `+repoColumns+` FROM repositories WHERE id = ?`, repoID))
 		if errors.Is(err, sql.ErrNoRows) {

@@ -35,8 +35,6 @@ type Store struct {
 	stmts sync.Map
 	// wst holds the writer's prepared statements (see wtx).
 	wst writeStmts
-	// repos caches GetRepository; every change to a repository drops it.
-	repos repoCache
 }
 
 var _ meta.Store = (*Store)(nil)

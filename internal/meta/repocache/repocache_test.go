@@ -1,21 +1,45 @@
-package sqlite
+package repocache_test
 
 import (
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/berth-registry/berth/internal/meta"
+	"github.com/berth-registry/berth/internal/meta/metatest"
+	"github.com/berth-registry/berth/internal/meta/repocache"
+	"github.com/berth-registry/berth/internal/meta/sqlite"
 )
 
-// TestRepositoryCache checks that GetRepository never answers from before
-// a change made through the store, and that a change made behind its back
-// shows once the TTL has passed.
-func TestRepositoryCache(t *testing.T) {
-	s, _ := openTemp(t)
+func openSQLite(t *testing.T) meta.Store {
+	t.Helper()
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestSuite: the cache in front of a store changes nothing the shared suite
+// can see.
+func TestSuite(t *testing.T) {
+	metatest.Run(t, func(t *testing.T) meta.Store {
+		return repocache.New(openSQLite(t), time.Minute)
+	})
+}
+
+// TestCache checks that GetRepository never answers from before a change
+// made through the cache, and that a change made behind its back shows once
+// the TTL has passed or Invalidate is called.
+func TestCache(t *testing.T) {
+	inner := openSQLite(t)
+	t.Cleanup(func() { inner.Close() })
+	const ttl = 2 * time.Second
+	s := repocache.New(inner, ttl)
 	ctx := t.Context()
 	now := time.Now()
-	s.repos.now = func() time.Time { return now }
+	s.SetClock(func() time.Time { return now })
 	reg := meta.RegistryKey{Account: "123456789012", Region: "us-east-1"}
 	get := func(step string) *meta.Repository {
 		t.Helper()
@@ -43,7 +67,6 @@ func TestRepositoryCache(t *testing.T) {
 	if got := get("after UpdateRepository"); got.TagMutability != "IMMUTABLE" {
 		t.Errorf("after UpdateRepository: %s", got.TagMutability)
 	}
-
 	if err := s.ModifyRepository(ctx, r.ID, func(r *meta.Repository) error {
 		r.Settings = []byte(`{"scanOnPush":true}`)
 		return nil
@@ -54,16 +77,28 @@ func TestRepositoryCache(t *testing.T) {
 		t.Errorf("after ModifyRepository: settings %s", got.Settings)
 	}
 
-	// Behind the store's back: stale until the TTL has passed.
-	if _, err := s.w.ExecContext(ctx, `UPDATE repositories SET tag_mutability = 'MUTABLE' WHERE id = ?`, r.ID); err != nil {
-		t.Fatal(err)
+	// Behind the cache's back (another node): stale until the TTL has
+	// passed, or until Invalidate.
+	behind := func(mutability string) {
+		t.Helper()
+		cur := get("before a change behind the cache's back")
+		cur.TagMutability = mutability
+		if err := inner.UpdateRepository(ctx, cur); err != nil {
+			t.Fatal(err)
+		}
 	}
+	behind("MUTABLE")
 	if got := get("right after an outside change"); got.TagMutability != "IMMUTABLE" {
 		t.Errorf("an outside change was seen at once: the cache is not in use (%s)", got.TagMutability)
 	}
-	now = now.Add(repoCacheTTL)
+	now = now.Add(ttl)
 	if got := get("a TTL after an outside change"); got.TagMutability != "MUTABLE" {
 		t.Errorf("a TTL after an outside change: %s", got.TagMutability)
+	}
+	behind("IMMUTABLE")
+	s.Invalidate()
+	if got := get("after Invalidate"); got.TagMutability != "IMMUTABLE" {
+		t.Errorf("after Invalidate: %s", got.TagMutability)
 	}
 
 	if err := s.DeleteRepository(ctx, r.ID, false); err != nil {
@@ -78,23 +113,5 @@ func TestRepositoryCache(t *testing.T) {
 	}
 	if got := get("after re-creating"); got.ID != again.ID || got.TagMutability != "IMMUTABLE" {
 		t.Errorf("after re-creating: id %d mutability %s, want id %d IMMUTABLE", got.ID, got.TagMutability, again.ID)
-	}
-}
-
-// TestRepositoryCacheRace: a read that began before a change and ends
-// after it must not be cached.
-func TestRepositoryCacheRace(t *testing.T) {
-	var c repoCache
-	k := repoKey{"1", "r", "n"}
-	_, gen := c.get(k)
-	c.drop() // a change commits while the read is running
-	c.put(k, &meta.Repository{Name: "n", TagMutability: "OLD"}, gen)
-	if r, _ := c.get(k); r != nil {
-		t.Fatalf("cached a read from before the change: %+v", r)
-	}
-	_, gen = c.get(k)
-	c.put(k, &meta.Repository{Name: "n", TagMutability: "NEW"}, gen)
-	if r, _ := c.get(k); r == nil || r.TagMutability != "NEW" {
-		t.Fatalf("a read after the change was not cached: %+v", r)
 	}
 }

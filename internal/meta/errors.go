@@ -1,0 +1,53 @@
+package meta
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	ErrNotFound           = errors.New("meta: not found")
+	ErrRepositoryExists   = errors.New("meta: repository already exists")
+	ErrRepositoryUnknown  = errors.New("meta: repository not found")
+	ErrManifestUnknown    = errors.New("meta: manifest not found")
+	ErrBlobUnknown        = errors.New("meta: blob not found")
+	ErrTagUnknown         = errors.New("meta: tag not found")
+	ErrUploadUnknown      = errors.New("meta: upload not found")
+	ErrRepositoryNotEmpty = errors.New("meta: repository not empty")
+	// ErrTagImmutable is returned when a push would move an immutable tag.
+	ErrTagImmutable = errors.New("meta: tag is immutable")
+	// ErrManifestReferenced is returned when deleting a manifest that an
+	// index in the same repository still lists.
+	ErrManifestReferenced = errors.New("meta: manifest referenced by an index")
+	// ErrOffsetMismatch is returned when an upload was advanced by someone
+	// else since it was read.
+	ErrOffsetMismatch = errors.New("meta: upload offset changed")
+)
+
+// MissingRefError names a reference a manifest makes that the repository
+// does not hold. It wraps ErrBlobUnknown or ErrManifestUnknown.
+type MissingRefError struct {
+	Ref Ref
+}
+
+func (e *MissingRefError) Error() string {
+	return fmt.Sprintf("meta: %s %s not in repository", e.Ref.Kind, e.Ref.Digest)
+}
+
+func (e *MissingRefError) Unwrap() error {
+	if e.Ref.Kind == RefManifest {
+		return ErrManifestUnknown
+	}
+	return ErrBlobUnknown
+}
+
+// ReferencedError names the index that keeps a manifest from being deleted.
+type ReferencedError struct {
+	By string
+}
+
+func (e *ReferencedError) Error() string {
+	return "meta: manifest is referenced by index " + e.By
+}
+
+func (e *ReferencedError) Unwrap() error { return ErrManifestReferenced }
