@@ -9,7 +9,6 @@
 // (repository.go, image.go, upload.go, lifecycle.go, gc.go, lease.go,
 // iam.go); Store is their union. Every implementation passes the suite in
 // package metatest; repocache is a decorator any implementation can wear.
-package metatest.
 package meta
 
 // Store is a whole metadata store: what a backend implements, and what the
