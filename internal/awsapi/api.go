@@ -1,6 +1,12 @@
-// Package awsapi answers the AWS APIs Berth speaks — ECR over the AWS JSON
-// 1.1 protocol, STS over the query protocol — with SigV4 authentication, on
-// the same listener as the data plane.
+// Package awsapi is Berth's AWS front door: the AWS protocols (JSON 1.0/1.1
+// by X-Amz-Target, query), SigV4 authentication, validation against the
+// embedded botocore models and one error renderer per protocol, on the
+// same listener as the data plane. It knows no service: each service
+// package (ecrapi, ecrpublicapi, …) describes itself as a Service — its
+// model and a table of operations — and every call takes the same path:
+// route → read → authenticate → validate against the model → decode →
+// authorize the operation's action on its resources → handle → encode,
+// with errors rendered from the service's one table.
 package awsapi
 
 import (
@@ -21,7 +27,6 @@ import (
 	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/awsapi/sigv4"
 	"github.com/berth-registry/berth/internal/meta"
-	"github.com/berth-registry/berth/internal/registry"
 )
 
 // MaxBodySize bounds an API request body; UploadLayerPart carries a layer
@@ -30,21 +35,15 @@ const MaxBodySize = 64 << 20
 
 // Options configure the API front door.
 type Options struct {
-	Registry   *registry.Service
+	// Services are the services answered.
+	Services   []*Service
 	Directory  authn.Directory
-	Tokens     *authn.Tokens
 	Authorizer authz.Authorizer
 	// IAM holds the accounts, users, roles, policies, keys and role
 	// sessions that IAM and STS AssumeRole manage; nil turns both off.
-	IAM meta.IAMStore
-	// Endpoint returns the base URL ("http://host:port") at which clients
-	// reach the data plane of an (account, region) registry.
-	Endpoint func(account, region string) string
-	// PoliciesChanged is told of every change to a policy, so that cached
-	// authorization decisions are dropped.
-	PoliciesChanged func()
-	Logger          *slog.Logger
-	Now             func() time.Time
+	IAM    meta.IAMStore
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Server is the API front door.
@@ -52,21 +51,25 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	verifier *sigv4.Verifier
-	ecr      *ecrAPI
+	services *serviceTable
 }
 
-// New returns the API handler.
-func New(opts Options) *Server {
+// New returns the API handler; it fails when a service's table disagrees
+// with its model.
+func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, log: opts.Logger}
+	services, err := newServiceTable(opts.Services)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: opts.Logger, services: services}
 	s.verifier = &sigv4.Verifier{Credentials: directorySecrets{opts.Directory}, Now: opts.Now}
-	s.ecr = newECR(s)
-	return s
+	return s, nil
 }
 
 type directorySecrets struct{ dir authn.Directory }
@@ -77,19 +80,6 @@ func (d directorySecrets) SecretFor(ctx context.Context, accessKeyID string) (st
 		return "", sigv4.ErrUnknownAccessKey
 	}
 	return secret, err
-}
-
-// Call is one authenticated API call.
-type Call struct {
-	RequestID string
-	Principal *authn.Principal
-	// Region comes from the SigV4 credential scope.
-	Region    string
-	Operation string
-	Body      []byte
-	// SourceIP and Secure describe the connection, for policy conditions.
-	SourceIP netip.Addr
-	Secure   bool
 }
 
 func newRequestID() string {
@@ -117,9 +107,12 @@ func IsAPIRequest(r *http.Request) bool {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	w.Header().Set("X-Amzn-RequestId", requestID)
-	target := r.Header.Get("X-Amz-Target")
-	if target != "" {
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		s.serveJSON(w, r, requestID, target)
+		return
+	}
+	if len(s.services.query) == 0 {
+		s.serveLegacyQuery(w, r, requestID)
 		return
 	}
 	s.serveQuery(w, r, requestID)
@@ -141,6 +134,10 @@ func readBody(r *http.Request) ([]byte, *Error) {
 	}
 	return body, nil
 }
+
+// codeExpiredToken is the JSON services' code for expired temporary
+// credentials.
+const codeExpiredToken = "ExpiredTokenException"
 
 // authenticate verifies the signature and finds the caller.
 func (s *Server) authenticate(r *http.Request, body []byte, service string) (*authn.Principal, string, *Error) {
@@ -171,18 +168,32 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string) (*au
 	return p, res.Region, nil
 }
 
-// apiError turns a handler error into an AWS error, logging server faults.
-func (s *Server) apiError(ctx context.Context, c *Call, err error) *Error {
+// newCall is the call an authenticated request makes to an operation.
+func (s *Server) newCall(r *http.Request, requestID string, svc *Service, op *Operation, p *authn.Principal, region string) *Call {
+	c := &Call{RequestID: requestID, Principal: p, Region: region, Operation: op.Name, Secure: r.TLS != nil,
+		service: svc, action: op.Action, authorizer: s.opts.Authorizer}
+	if c.action == "" {
+		c.action = svc.ActionPrefix + ":" + op.Name
+	}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		c.SourceIP = ap.Addr().Unmap()
+	}
+	return c
+}
+
+// callError turns what a handler returned into the AWS error to answer:
+// an *Error as it is, a domain error through the service's table, and
+// anything else as a server fault, logged with its cause.
+func (s *Server) callError(ctx context.Context, c *Call, err error) *Error {
 	var ae *Error
 	if errors.As(err, &ae) {
 		return ae
 	}
-	s.log.ErrorContext(ctx, "api call failed", "request_id", c.RequestID, "operation", c.Operation, "err", err)
-	return internalError(c.RequestID)
-}
-
-func (s *Server) policiesChanged() {
-	if s.opts.PoliciesChanged != nil {
-		s.opts.PoliciesChanged()
+	if c.service.Errors != nil {
+		if e := c.service.Errors(err); e != nil {
+			return e
+		}
 	}
+	s.log.ErrorContext(ctx, "api call failed", "request_id", c.RequestID, "service", c.service.Name, "operation", c.Operation, "err", err)
+	return internalError(c.service.FaultCode, c.RequestID)
 }

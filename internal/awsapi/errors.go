@@ -20,17 +20,22 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-// Errorf builds a client error (status 400).
-func errorf(code, msg string) *Error {
+// Errorf builds a client error (status 400) with the exception name code.
+func Errorf(code, msg string) *Error {
 	return &Error{Code: code, Message: msg, Status: http.StatusBadRequest}
 }
 
-func internalError(requestID string) *Error {
-	return &Error{Code: "ServerException", Status: http.StatusInternalServerError,
+// errorf is Errorf, for the package's own use.
+func errorf(code, msg string) *Error { return Errorf(code, msg) }
+
+// internalError is a server fault as the client sees it: the exception
+// code, and where to find the cause.
+func internalError(code, requestID string) *Error {
+	return &Error{Code: code, Status: http.StatusInternalServerError,
 		Message: "internal server error (request id " + requestID + "); the server log has the cause"}
 }
 
-// writeJSONError answers in the AWS JSON 1.1 error form.
+// writeJSONError answers in the AWS JSON error form.
 func writeJSONError(w http.ResponseWriter, e *Error) {
 	fields := map[string]any{}
 	for k, v := range e.Members {

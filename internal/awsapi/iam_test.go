@@ -19,6 +19,7 @@ import (
 
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/authz"
+	"github.com/berth-registry/berth/internal/awsapi/model"
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/meta/sqlite"
 )
@@ -52,7 +53,7 @@ func TestQueryService(t *testing.T) {
 		if tc.auth != "" {
 			r.Header.Set("Authorization", tc.auth)
 		}
-		if got := queryService(r, url.Values{"Action": {tc.action}}); got != tc.want {
+		if got := legacyQueryService(r, url.Values{"Action": {tc.action}}); got != tc.want {
 			t.Errorf("queryService(%q, %s) = %s, want %s", tc.auth, tc.action, got, tc.want)
 		}
 	}
@@ -79,7 +80,10 @@ func TestExpiredSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := authn.NewStore(db, nil)
-	s := New(Options{Directory: dir, IAM: db, Authorizer: authz.AccountOwner{}})
+	s, err := New(Options{Services: []*Service{notServing(t, "ECR", "ecr")}, Directory: dir, IAM: db, Authorizer: authz.AccountOwner{}})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	call := func(service, token string, body []byte, header map[string]string) (int, []byte) {
 		t.Helper()
@@ -133,4 +137,14 @@ func TestExpiredSession(t *testing.T) {
 	if status != http.StatusBadRequest || je.Type != "ExpiredTokenException" || je.Message != "The security token included in the request is expired" {
 		t.Errorf("ECR with an expired session: %d %s", status, body)
 	}
+}
+
+// notServing is a service that serves none of its model's operations.
+func notServing(t *testing.T, name, modelName string) *Service {
+	t.Helper()
+	m, err := model.Service(modelName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Service{Name: name, Model: modelName, NotServed: m.Operations()}
 }

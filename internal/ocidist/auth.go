@@ -10,7 +10,7 @@ import (
 
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/authz"
-	"github.com/berth-registry/berth/internal/meta"
+	"github.com/berth-registry/berth/internal/registry"
 )
 
 // TokenChecker verifies ECR login passwords.
@@ -63,12 +63,12 @@ func (h *handler) challenge(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Basic realm="%s://%s/",service="ecr.amazonaws.com"`, scheme, r.Host))
 }
 
-func (h *handler) loginHint(r *http.Request, reg meta.RegistryKey) string {
+func (h *handler) loginHint(r *http.Request, reg registry.Key) string {
 	return fmt.Sprintf("aws ecr get-login-password --region %s | docker login --username AWS --password-stdin %s", reg.Region, r.Host)
 }
 
 // authenticate establishes the caller from Basic AWS:<password>.
-func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, reg meta.RegistryKey) (*authn.Principal, error) {
+func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, reg registry.Key) (*authn.Principal, error) {
 	user, password, ok := r.BasicAuth()
 	if !ok {
 		h.challenge(w, r)
@@ -99,11 +99,11 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, reg meta.
 }
 
 // authorize asks whether p may perform the request's action.
-func (h *handler) authorize(ctx context.Context, r *http.Request, p *authn.Principal, rt route, reg meta.RegistryKey) error {
+func (h *handler) authorize(ctx context.Context, r *http.Request, p *authn.Principal, rt route, reg registry.Key) error {
 	return h.authorizeAction(ctx, r, p, action(rt, r.Method), rt, reg)
 }
 
-func (h *handler) authorizeAction(ctx context.Context, r *http.Request, p *authn.Principal, act string, rt route, reg meta.RegistryKey) error {
+func (h *handler) authorizeAction(ctx context.Context, r *http.Request, p *authn.Principal, act string, rt route, reg registry.Key) error {
 	if act == "" {
 		return nil
 	}
@@ -122,7 +122,7 @@ func (h *handler) authorizeAction(ctx context.Context, r *http.Request, p *authn
 
 // authorizeMountSource checks read access to the repository a blob is
 // mounted from, as ECR requires.
-func (h *handler) authorizeMountSource(ctx context.Context, r *http.Request, p *authn.Principal, reg meta.RegistryKey, from string) error {
+func (h *handler) authorizeMountSource(ctx context.Context, r *http.Request, p *authn.Principal, reg registry.Key, from string) error {
 	return h.authorizeAction(ctx, r, p, "ecr:GetDownloadUrlForLayer", route{kind: "blob", name: from}, reg)
 }
 

@@ -8,12 +8,11 @@ import (
 	"time"
 
 	"github.com/berth-registry/berth/internal/blobsend"
-	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/registry"
 	"github.com/opencontainers/go-digest"
 )
 
-func (h *handler) blob(w http.ResponseWriter, r *http.Request, reg meta.RegistryKey, name, ref string) {
+func (h *handler) blob(w http.ResponseWriter, r *http.Request, reg registry.Key, name, ref string) {
 	d, err := registry.ParseDigest(ref)
 	if err != nil {
 		h.writeError(w, r, err)
@@ -76,7 +75,7 @@ func writeBlobCreated(w http.ResponseWriter, name string, d digest.Digest) {
 
 // startUpload handles POST /v2/<name>/blobs/uploads/: a mount, a
 // monolithic push, or the start of a session.
-func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, reg meta.RegistryKey, name string) {
+func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, reg registry.Key, name string) {
 	if r.Method != http.MethodPost {
 		h.writeError(w, r, methodNotAllowed("POST"))
 		return
@@ -161,7 +160,7 @@ func parseContentRange(r *http.Request) (int64, error) {
 	return start, nil
 }
 
-func (h *handler) upload(w http.ResponseWriter, r *http.Request, reg meta.RegistryKey, name, id string) {
+func (h *handler) upload(w http.ResponseWriter, r *http.Request, reg registry.Key, name, id string) {
 	ctx := r.Context()
 	switch r.Method {
 	case http.MethodGet:
@@ -224,7 +223,7 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request, reg meta.Regist
 
 // writeRangeError adds the upload's Location and Range to a 416, so that a
 // client can resume from where the upload really stands.
-func (h *handler) writeRangeError(w http.ResponseWriter, r *http.Request, reg meta.RegistryKey, name, id string, err error) {
+func (h *handler) writeRangeError(w http.ResponseWriter, r *http.Request, reg registry.Key, name, id string, err error) {
 	if re := toRegError(err); re.Status == http.StatusRequestedRangeNotSatisfiable {
 		if u, serr := h.svc.UploadStatus(r.Context(), reg, name, id); serr == nil {
 			end := u.Offset - 1

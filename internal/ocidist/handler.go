@@ -12,7 +12,6 @@ import (
 
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/authz"
-	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/registry"
 )
 
@@ -20,7 +19,7 @@ import (
 type Options struct {
 	// DefaultRegistry serves requests whose Host does not name a registry
 	// in ECR's form.
-	DefaultRegistry meta.RegistryKey
+	DefaultRegistry registry.Key
 	Logger          *slog.Logger
 	// Tokens checks the ECR login passwords clients send as Basic AWS:<password>.
 	Tokens TokenChecker
@@ -163,9 +162,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 var ecrHostRE = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.`)
 
 // registryFor picks the registry a request addresses from its Host.
-func (h *handler) registryFor(r *http.Request) meta.RegistryKey {
+func (h *handler) registryFor(r *http.Request) registry.Key {
 	if m := ecrHostRE.FindStringSubmatch(r.Host); m != nil {
-		return meta.RegistryKey{Account: m[1], Region: m[2]}
+		return registry.Key{Account: m[1], Region: m[2]}
 	}
 	return h.opts.DefaultRegistry
 }

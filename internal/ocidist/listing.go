@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/registry"
 )
 
@@ -39,7 +38,7 @@ func nextLink(path string, n int, last string) string {
 	return "<" + path + "?" + q.Encode() + `>; rel="next"`
 }
 
-func (h *handler) tags(w http.ResponseWriter, r *http.Request, reg meta.RegistryKey, name string) {
+func (h *handler) tags(w http.ResponseWriter, r *http.Request, reg registry.Key, name string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.writeError(w, r, methodNotAllowed("GET"))
 		return
@@ -63,7 +62,7 @@ func (h *handler) tags(w http.ResponseWriter, r *http.Request, reg meta.Registry
 	}{name, tags})
 }
 
-func (h *handler) catalog(w http.ResponseWriter, r *http.Request, reg meta.RegistryKey) {
+func (h *handler) catalog(w http.ResponseWriter, r *http.Request, reg registry.Key) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.writeError(w, r, methodNotAllowed("GET"))
 		return
@@ -94,7 +93,7 @@ type referrerDescriptor struct {
 	Annotations  map[string]string `json:"annotations,omitempty"`
 }
 
-func (h *handler) referrers(w http.ResponseWriter, r *http.Request, reg meta.RegistryKey, name, ref string) {
+func (h *handler) referrers(w http.ResponseWriter, r *http.Request, reg registry.Key, name, ref string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.writeError(w, r, methodNotAllowed("GET"))
 		return

@@ -6,11 +6,10 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/registry"
 )
 
-func (h *handler) manifest(w http.ResponseWriter, r *http.Request, reg meta.RegistryKey, name, ref string) {
+func (h *handler) manifest(w http.ResponseWriter, r *http.Request, reg registry.Key, name, ref string) {
 	ctx := r.Context()
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
@@ -52,7 +51,7 @@ func (h *handler) manifest(w http.ResponseWriter, r *http.Request, reg meta.Regi
 	}
 }
 
-func (h *handler) putManifest(w http.ResponseWriter, r *http.Request, reg meta.RegistryKey, name, ref string) {
+func (h *handler) putManifest(w http.ResponseWriter, r *http.Request, reg registry.Key, name, ref string) {
 	limit := h.svc.MaxManifestSize()
 	tooLarge := &regError{Status: http.StatusRequestEntityTooLarge, Code: "MANIFEST_INVALID", Message: fmt.Sprintf("manifest is larger than the %d-byte limit", limit)}
 	if r.ContentLength > limit {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/berth-registry/berth/internal/authz/policy"
+	"github.com/berth-registry/berth/internal/changes"
 	"github.com/berth-registry/berth/internal/meta"
 )
 
@@ -80,6 +81,7 @@ func (s *Service) PutRegistryPolicy(ctx context.Context, reg meta.RegistryKey, t
 	if err := s.meta.PutRegistrySetting(ctx, reg, registryPolicySetting, text); err != nil {
 		return fmt.Errorf("put registry policy: %w", err)
 	}
+	s.changes.Changed(ctx, changes.Policies)
 	return nil
 }
 
@@ -106,5 +108,6 @@ func (s *Service) DeleteRegistryPolicy(ctx context.Context, reg meta.RegistryKey
 	if err := s.meta.PutRegistrySetting(ctx, reg, registryPolicySetting, ""); err != nil {
 		return "", fmt.Errorf("delete registry policy: %w", err)
 	}
+	s.changes.Changed(ctx, changes.Policies)
 	return old, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/berth-registry/berth/internal/changes"
 	"github.com/berth-registry/berth/internal/meta"
 )
 
@@ -271,6 +272,8 @@ func (s *Service) CreateRepositoryWith(ctx context.Context, reg meta.RegistryKey
 	if err != nil {
 		return nil, fmt.Errorf("create repository %s: %w", spec.Name, err)
 	}
+	// Decisions made while the repository did not exist ignored its tags.
+	s.changes.Changed(ctx, changes.Policies)
 	return &RepositoryInfo{Repository: r, Config: c}, nil
 }
 
@@ -324,6 +327,8 @@ func (s *Service) DeleteRepository(ctx context.Context, reg meta.RegistryKey, na
 	case err != nil:
 		return nil, fmt.Errorf("delete repository %s: %w", name, err)
 	}
+	// Its policy and tags go with it.
+	s.changes.Changed(ctx, changes.Policies)
 	return ri, nil
 }
 
@@ -358,6 +363,8 @@ func (s *Service) modify(ctx context.Context, reg meta.RegistryKey, name string,
 	case err != nil:
 		return nil, fmt.Errorf("update repository %s: %w", name, err)
 	}
+	// A repository's policy and tags feed authorization decisions.
+	s.changes.Changed(ctx, changes.Policies)
 	return out, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-registry/berth/internal/blob"
+	"github.com/berth-registry/berth/internal/changes"
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/metrics"
 )
@@ -29,6 +30,9 @@ type Options struct {
 	// Metrics receives the lifecycle and garbage collection metrics; nil
 	// keeps them in a registry of the service's own.
 	Metrics *metrics.Registry
+	// Changes is told of every committed change that makes cached
+	// authorization decisions stale; nil tells no one.
+	Changes changes.Notifier
 }
 
 const (
@@ -56,7 +60,9 @@ type Service struct {
 	blobs blob.Store
 	opts  Options
 	log   *slog.Logger
-	now   func() time.Time
+	// changes is opts.Changes.
+	changes changes.Notifier
+	now     func() time.Time
 
 	// uploadLocks serialises requests on one upload session within this
 	// process, so that two PATCHes cannot write the same staging offset.
@@ -87,7 +93,10 @@ func New(m Store, b blob.Store, opts Options) *Service {
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New()
 	}
-	return &Service{meta: m, blobs: b, opts: opts, log: opts.Logger, now: time.Now, pullRec: newPullRecorder(),
+	if opts.Changes == nil {
+		opts.Changes = changes.Discard
+	}
+	return &Service{meta: m, blobs: b, opts: opts, log: opts.Logger, changes: opts.Changes, now: time.Now, pullRec: newPullRecorder(),
 		node: newUploadID(), lm: newLifecycleMetrics(opts.Metrics), gm: newGCMetrics(opts.Metrics)}
 }
 
@@ -139,6 +148,7 @@ func (s *Service) repository(ctx context.Context, reg meta.RegistryKey, name str
 		}
 		return nil, false, fmt.Errorf("create repository %s: %w", name, err)
 	}
+	s.changes.Changed(ctx, changes.Policies)
 	s.log.InfoContext(ctx, "repository created on first push", "registry", reg.Account, "region", reg.Region, "repository", name)
 	return r, true, nil
 }

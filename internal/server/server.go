@@ -21,7 +21,10 @@ import (
 	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/awsapi"
 	"github.com/berth-registry/berth/internal/blob/fs"
+	"github.com/berth-registry/berth/internal/changes"
 	"github.com/berth-registry/berth/internal/config"
+	"github.com/berth-registry/berth/internal/ecrapi"
+	"github.com/berth-registry/berth/internal/ecrpublicapi"
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/meta/repocache"
 	"github.com/berth-registry/berth/internal/meta/sqlite"
@@ -44,6 +47,7 @@ type Server struct {
 	handler  http.Handler
 	listener net.Listener
 	metrics  *metrics.Registry
+	changes  *changes.Bus
 }
 
 // New opens storage under the data directory and builds the handlers.
@@ -62,10 +66,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	// Every data-plane request looks its repository up by name.
 	m := repocache.New(db, repocache.DefaultTTL)
 	mreg := metrics.New()
+	// Changes reach the caches that depend on them: the repository cache
+	// here, the authorization decisions once routes makes the authorizer.
+	bus := &changes.Bus{}
+	bus.Subscribe(changes.Repositories, m.Invalidate)
 	svc := registry.New(m, blobs, registry.Options{
 		AutoCreateRepositories: cfg.AutoCreateRepositories,
 		Logger:                 log,
 		Metrics:                mreg,
+		Changes:                bus,
 	})
 	removed, err := svc.CleanStaging(ctx)
 	if err != nil {
@@ -75,7 +84,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	if removed > 0 {
 		log.Info("removed staging files of uploads that no session owns", "count", removed)
 	}
-	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, metrics: mreg}
+	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, metrics: mreg, changes: bus}
 	if err := s.openIdentities(); err != nil {
 		m.Close()
 		return nil, err
@@ -130,33 +139,39 @@ func (s *Server) openIdentities() error {
 // Handler is the whole HTTP surface, for tests that serve it themselves.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-func (s *Server) routes() http.Handler {
+func (s *Server) routes() (http.Handler, error) {
 	// Decisions are cached for a short while; every change made through
 	// this node drops the cache at once, and the time limit bounds how long
 	// a change made on another node takes to be seen here.
 	authorizer := authz.NewEvaluator(newPolicySource(s.meta, s.svc), 2*time.Second)
 	oci := ocidist.New(s.svc, ocidist.Options{
-		DefaultRegistry: meta.RegistryKey{Account: s.cfg.DefaultAccount, Region: s.cfg.DefaultRegion},
+		DefaultRegistry: registry.Key{Account: s.cfg.DefaultAccount, Region: s.cfg.DefaultRegion},
 		Logger:          s.log,
 		Tokens:          s.tokens,
 		Authorizer:      authorizer,
 	})
-	api := awsapi.New(awsapi.Options{
-		Registry:   s.svc,
+	s.changes.Subscribe(changes.Policies, authorizer.Invalidate)
+	ecr := ecrapi.New(ecrapi.Options{
+		Registry: s.svc,
+		Tokens:   s.tokens,
+		Endpoint: s.endpoint,
+		Logger:   s.log,
+	})
+	api, err := awsapi.New(awsapi.Options{
+		Services:   apiServices(ecr),
 		Directory:  s.dir,
-		Tokens:     s.tokens,
 		Authorizer: authorizer,
 		IAM:        s.meta,
-		Endpoint:   s.endpoint,
-		// Resource tags and repository policies feed decisions too.
-		PoliciesChanged: authorizer.Invalidate,
-		Logger:          s.log,
+		Logger:     s.log,
 	})
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	mux.Handle("GET "+awsapi.LayerDownloadPath+"{token}", api.LayerDownloadHandler())
+	mux.Handle("GET "+ecrapi.LayerDownloadPath+"{token}", ecr.LayerDownloadHandler())
 	if s.cfg.Metrics {
 		// Unauthenticated, like /healthz: it names repositories (docs/lifecycle.md).
 		mux.Handle("GET /metrics", s.metrics.Handler())
@@ -173,7 +188,13 @@ func (s *Server) routes() http.Handler {
 			return
 		}
 		mux.ServeHTTP(w, r)
-	})
+	}), nil
+}
+
+// apiServices are the AWS services the front door answers, one per
+// embedded model (TestModelCoverage).
+func apiServices(ecr *ecrapi.API) []*awsapi.Service {
+	return []*awsapi.Service{ecr.Service(), ecrpublicapi.Service()}
 }
 
 // Listen binds the configured address; Addr then reports it.
@@ -183,7 +204,12 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.listener = ln
-	s.handler = withLogging(s.log, s.routes())
+	h, err := s.routes()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	s.handler = withLogging(s.log, h)
 	return nil
 }
 

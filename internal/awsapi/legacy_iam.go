@@ -2,8 +2,6 @@ package awsapi
 
 import (
 	"context"
-	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,7 +14,6 @@ import (
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/awsapi/model"
-	"github.com/berth-registry/berth/internal/awsapi/sigv4"
 	"github.com/berth-registry/berth/internal/meta"
 )
 
@@ -87,18 +84,12 @@ func registerIAM(name string, op iamOp) {
 	iamOps[name] = op
 }
 
-// queryService names the service a query-protocol request is for: the
-// service of its SigV4 credential scope, or, for a request with no
+// legacyQueryService names the service a query-protocol request is for:
+// the service of its SigV4 credential scope, or, for a request with no
 // readable scope, "iam" when Action is one of IAM's and "sts" otherwise.
-func queryService(r *http.Request, form url.Values) string {
-	cred := r.URL.Query().Get("X-Amz-Credential")
-	if h := r.Header.Get("Authorization"); h != "" {
-		if _, after, ok := strings.Cut(h, "Credential="); ok {
-			cred, _, _ = strings.Cut(after, ",")
-		}
-	}
-	if parts := strings.Split(strings.TrimSpace(cred), "/"); len(parts) == 5 {
-		return parts[3]
+func legacyQueryService(r *http.Request, form url.Values) string {
+	if name := scopeService(r); name != "" {
+		return name
 	}
 	if m, err := iamModel(); err == nil {
 		if _, ok := m.Operation(form.Get("Action")); ok {
@@ -108,23 +99,27 @@ func queryService(r *http.Request, form url.Values) string {
 	return "sts"
 }
 
-// queryAuthError words an authentication failure the way the query
-// services (STS, IAM) do: they say InvalidClientTokenId (HTTP 403) where
-// the JSON services say UnrecognizedClientException, and ExpiredToken
-// where they say ExpiredTokenException.
-func queryAuthError(e *Error) *Error {
-	switch e.Code {
-	case sigv4.CodeUnrecognizedClient:
-		return &Error{Code: "InvalidClientTokenId", Message: e.Message, Status: http.StatusForbidden}
-	case codeExpiredToken:
-		return &Error{Code: "ExpiredToken", Message: e.Message, Status: http.StatusForbidden}
+// validateQueryInput checks a query-protocol request against the model.
+func validateQueryInput(m func() (*model.Model, error), action string, form url.Values) error {
+	md, err := m()
+	if err != nil {
+		return err
 	}
-	return e
+	if _, ok := md.Operation(action); !ok {
+		return nil
+	}
+	err = md.ValidateInput(action, formInput(md, action, form))
+	var ve *model.ValidationError
+	if errors.As(err, &ve) {
+		return &Error{Code: "ValidationError", Message: ve.Message, Status: http.StatusBadRequest}
+	}
+	return err
 }
 
-// codeExpiredToken is the JSON services' code for expired temporary
-// credentials.
-const codeExpiredToken = "ExpiredTokenException"
+type members[T any] = XMLList[T]
+type xmlTime = XMLTime
+
+func newXMLTime(t time.Time) *xmlTime { return NewXMLTime(t) }
 
 // serveIAM answers an IAM call whose body has been read and parsed.
 func (s *Server) serveIAM(w http.ResponseWriter, r *http.Request, requestID string, body []byte, form url.Values) {
@@ -181,144 +176,6 @@ func apiVersion(m func() (*model.Model, error)) string {
 		return md.Metadata.APIVersion
 	}
 	return ""
-}
-
-// validateQueryInput checks a query-protocol request against the model:
-// the form values are turned into the JSON types the model names, then
-// validated as AWS's front end does.
-func validateQueryInput(m func() (*model.Model, error), action string, form url.Values) error {
-	md, err := m()
-	if err != nil {
-		return err
-	}
-	op, ok := md.Operation(action)
-	if !ok || op.Input == "" {
-		return nil
-	}
-	shape, _ := md.Shape(op.Input)
-	err = md.ValidateInput(action, formStructure(md, shape, "", form))
-	var ve *model.ValidationError
-	if errors.As(err, &ve) {
-		return &Error{Code: "ValidationError", Message: ve.Message, Status: http.StatusBadRequest}
-	}
-	return err
-}
-
-// formStructure reads the members of a structure shape from the form, as
-// the query protocol serialises them: Name, Name.member.N, Name.Field.
-func formStructure(md *model.Model, shape *model.Shape, prefix string, form url.Values) map[string]any {
-	out := map[string]any{}
-	for _, mem := range shape.Members {
-		key := prefix + mem.Name
-		if mem.LocationName != "" {
-			key = prefix + mem.LocationName
-		}
-		target, ok := md.Shape(mem.Shape)
-		if !ok {
-			continue
-		}
-		if v, ok := formValue(md, target, key, form); ok {
-			out[mem.Name] = v
-		}
-	}
-	return out
-}
-
-func formValue(md *model.Model, shape *model.Shape, key string, form url.Values) (any, bool) {
-	switch shape.Type {
-	case "structure":
-		if !hasPrefixKey(form, key+".") {
-			return nil, false
-		}
-		return formStructure(md, shape, key+".", form), true
-	case "list":
-		elem, ok := md.Shape(shape.Member)
-		if !ok {
-			return nil, false
-		}
-		if _, empty := form[key]; empty && !hasPrefixKey(form, key+".") {
-			return []any{}, true // botocore sends an empty list as "Name="
-		}
-		var list []any
-		for i := 1; ; i++ {
-			v, ok := formValue(md, elem, key+".member."+strconv.Itoa(i), form)
-			if !ok {
-				break
-			}
-			list = append(list, v)
-		}
-		return list, list != nil
-	case "map":
-		return nil, false // no IAM or STS input Berth serves has one
-	}
-	vs, ok := form[key]
-	if !ok || len(vs) == 0 {
-		return nil, false
-	}
-	v := vs[0]
-	switch shape.Type {
-	case "integer", "long":
-		if _, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return json.Number(v), true // as encoding/json's UseNumber reads it
-		}
-	case "boolean":
-		if b, err := strconv.ParseBool(v); err == nil {
-			return b, true
-		}
-	}
-	return v, true
-}
-
-func hasPrefixKey(form url.Values, prefix string) bool {
-	for k := range form {
-		if strings.HasPrefix(k, prefix) {
-			return true
-		}
-	}
-	return false
-}
-
-// writeQueryResult answers in the query protocol's XML form:
-// <ActionResponse><ActionResult>…</ActionResult><ResponseMetadata>….
-func writeQueryResult(w http.ResponseWriter, xmlns, action, requestID string, result any) {
-	resp := struct {
-		XMLName  xml.Name
-		Xmlns    string `xml:"xmlns,attr"`
-		Result   any
-		Metadata struct {
-			RequestID string `xml:"RequestId"`
-		} `xml:"ResponseMetadata"`
-	}{XMLName: xml.Name{Local: action + "Response"}, Xmlns: xmlns, Result: result}
-	resp.Metadata.RequestID = requestID
-	out, err := xml.Marshal(resp)
-	if err != nil {
-		writeQueryError(w, internalError(requestID), xmlns, requestID)
-		return
-	}
-	w.Header().Set("Content-Type", "text/xml")
-	w.Write([]byte(xml.Header))
-	w.Write(out)
-}
-
-// members is a list as the query protocol sends it:
-// <Name><member>…</member>…</Name>, written even when empty.
-type members[T any] struct {
-	Member []T `xml:"member"`
-}
-
-// xmlTime is a timestamp as the query protocol sends it (ISO 8601, UTC).
-type xmlTime time.Time
-
-func (t xmlTime) MarshalText() ([]byte, error) {
-	return []byte(time.Time(t).UTC().Format(time.RFC3339)), nil
-}
-
-func newXMLTime(t time.Time) *xmlTime {
-	if t.IsZero() {
-		return nil
-	}
-	x := xmlTime(t)
-	return &x
 }
 
 // policyURLEncode encodes a policy document as IAM returns them: URL

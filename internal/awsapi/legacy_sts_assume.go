@@ -41,7 +41,7 @@ func (s *Server) assumeRole(w http.ResponseWriter, r *http.Request, requestID st
 		var ae *Error
 		if !errors.As(err, &ae) {
 			s.log.ErrorContext(r.Context(), "assume role failed", "request_id", requestID, "err", err)
-			ae = internalError(requestID)
+			ae = internalError("ServerException", requestID)
 		}
 		writeQueryError(w, ae, stsXMLNS, requestID)
 		return

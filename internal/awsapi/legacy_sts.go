@@ -4,30 +4,25 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
-	"net/url"
 )
 
 const stsXMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
 
-// serveQuery answers query-protocol calls (STS for now): Action and
-// Version in a form-encoded body or the query string.
-func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, requestID string) {
+// serveLegacyQuery answers query-protocol calls (STS and IAM) until they
+// move onto the service table: Action and Version in a form-encoded body
+// or the query string.
+func (s *Server) serveLegacyQuery(w http.ResponseWriter, r *http.Request, requestID string) {
 	body, aerr := readBody(r)
 	if aerr != nil {
 		writeQueryError(w, aerr, stsXMLNS, requestID)
 		return
 	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		writeQueryError(w, errorf("MalformedQueryString", "the request body is not form-encoded: "+err.Error()), stsXMLNS, requestID)
+	form, aerr := readForm(r, body)
+	if aerr != nil {
+		writeQueryError(w, aerr, stsXMLNS, requestID)
 		return
 	}
-	for k, v := range r.URL.Query() {
-		if _, ok := form[k]; !ok {
-			form[k] = v
-		}
-	}
-	if queryService(r, form) == "iam" {
+	if legacyQueryService(r, form) == "iam" {
 		s.serveIAM(w, r, requestID, body, form)
 		return
 	}
