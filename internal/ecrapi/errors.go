@@ -10,55 +10,48 @@ import (
 // errorTable words each of the registry domain's error kinds as the ECR
 // exception an operation answers with: the one place where they meet.
 // Every kind the domain declares has a row (TestErrorTableCoversKinds).
-var errorTable = []struct {
-	kind error
-	code string
-}{
-	{registry.ErrNameUnknown, "RepositoryNotFoundException"},
-	{registry.ErrNameInvalid, "InvalidParameterException"},
-	{registry.ErrManifestUnknown, "ImageNotFoundException"},
-	{registry.ErrBlobUnknown, "LayersNotFoundException"},
-	{registry.ErrBlobUploadUnknown, "UploadNotFoundException"},
-	{registry.ErrRangeInvalid, "InvalidLayerPartException"},
-	{registry.ErrDigestInvalid, "InvalidLayerException"},
-	{registry.ErrSizeInvalid, "InvalidLayerPartException"},
-	{registry.ErrTooLarge, "LimitExceededException"},
-	{registry.ErrManifestInvalid, "InvalidParameterException"},
-	{registry.ErrManifestBlobUnknown, "LayersNotFoundException"},
-	{registry.ErrManifestReferenced, "ImageReferencedByManifestListException"},
-	{registry.ErrTagInvalid, "InvalidParameterException"},
-	{registry.ErrTagImmutable, "ImageTagAlreadyExistsException"},
-	{registry.ErrPaginationInvalid, "InvalidParameterException"},
-	{registry.ErrRepositoryPolicyNotFound, "RepositoryPolicyNotFoundException"},
-	{registry.ErrRegistryPolicyNotFound, "RegistryPolicyNotFoundException"},
-	{registry.ErrPolicyInvalid, "InvalidParameterException"},
-	{registry.ErrRepositoryExists, "RepositoryAlreadyExistsException"},
-	{registry.ErrRepositoryNotEmpty, "RepositoryNotEmptyException"},
-	{registry.ErrParameterInvalid, "InvalidParameterException"},
-	{registry.ErrResourceTagInvalid, "InvalidTagParameterException"},
-	{registry.ErrTooManyResourceTags, "TooManyTagsException"},
-	{registry.ErrImageIDInvalid, "InvalidParameterException"},
-	{registry.ErrImageExists, "ImageAlreadyExistsException"},
-	{registry.ErrImageDigestMismatch, "ImageDigestDoesNotMatchException"},
-	{registry.ErrReferencedImageUnknown, "ReferencedImagesNotFoundException"},
-	{registry.ErrLayerInaccessible, "LayerInaccessibleException"},
-	{registry.ErrLifecyclePolicyInvalid, "InvalidParameterException"},
-	{registry.ErrLifecyclePolicyNotFound, "LifecyclePolicyNotFoundException"},
-	{registry.ErrLifecyclePreviewNotFound, "LifecyclePolicyPreviewNotFoundException"},
-	{registry.ErrLifecyclePreviewInProgress, "LifecyclePolicyPreviewInProgressException"},
+var errorTable = map[error]string{
+	registry.ErrNameUnknown:                "RepositoryNotFoundException",
+	registry.ErrNameInvalid:                "InvalidParameterException",
+	registry.ErrManifestUnknown:            "ImageNotFoundException",
+	registry.ErrBlobUnknown:                "LayersNotFoundException",
+	registry.ErrBlobUploadUnknown:          "UploadNotFoundException",
+	registry.ErrRangeInvalid:               "InvalidLayerPartException",
+	registry.ErrDigestInvalid:              "InvalidLayerException",
+	registry.ErrSizeInvalid:                "InvalidLayerPartException",
+	registry.ErrTooLarge:                   "LimitExceededException",
+	registry.ErrManifestInvalid:            "InvalidParameterException",
+	registry.ErrManifestBlobUnknown:        "LayersNotFoundException",
+	registry.ErrManifestReferenced:         "ImageReferencedByManifestListException",
+	registry.ErrTagInvalid:                 "InvalidParameterException",
+	registry.ErrTagImmutable:               "ImageTagAlreadyExistsException",
+	registry.ErrPaginationInvalid:          "InvalidParameterException",
+	registry.ErrRepositoryPolicyNotFound:   "RepositoryPolicyNotFoundException",
+	registry.ErrRegistryPolicyNotFound:     "RegistryPolicyNotFoundException",
+	registry.ErrPolicyInvalid:              "InvalidParameterException",
+	registry.ErrRepositoryExists:           "RepositoryAlreadyExistsException",
+	registry.ErrRepositoryNotEmpty:         "RepositoryNotEmptyException",
+	registry.ErrParameterInvalid:           "InvalidParameterException",
+	registry.ErrResourceTagInvalid:         "InvalidTagParameterException",
+	registry.ErrTooManyResourceTags:        "TooManyTagsException",
+	registry.ErrImageIDInvalid:             "InvalidParameterException",
+	registry.ErrImageExists:                "ImageAlreadyExistsException",
+	registry.ErrImageDigestMismatch:        "ImageDigestDoesNotMatchException",
+	registry.ErrReferencedImageUnknown:     "ReferencedImagesNotFoundException",
+	registry.ErrLayerInaccessible:          "LayerInaccessibleException",
+	registry.ErrLifecyclePolicyInvalid:     "InvalidParameterException",
+	registry.ErrLifecyclePolicyNotFound:    "LifecyclePolicyNotFoundException",
+	registry.ErrLifecyclePreviewNotFound:   "LifecyclePolicyPreviewNotFoundException",
+	registry.ErrLifecyclePreviewInProgress: "LifecyclePolicyPreviewInProgressException",
 }
 
 // domainError words a registry domain error as ECR does, with the
 // domain's message; anything else (or a kind with no row) is a server
 // fault, for the front door to log and answer.
 func domainError(err error) *awsapi.Error {
-	var de *registry.Error
-	if !errors.As(err, &de) {
-		return nil
-	}
-	for _, t := range errorTable {
-		if errors.Is(err, t.kind) {
-			return awsapi.Errorf(t.code, de.Message)
+	if kind, msg, _, ok := registry.KindOf(err); ok {
+		if code, ok := errorTable[kind]; ok {
+			return awsapi.Errorf(code, msg)
 		}
 	}
 	return nil

@@ -22,29 +22,45 @@ type regError struct {
 func (e *regError) Error() string { return e.Code + ": " + e.Message }
 
 // errorTable maps each domain error kind to its status and OCI code, in one
-// place.
-var errorTable = []struct {
-	kind   error
+// place; every kind has a row (TestErrorTableCoversKinds). The kinds only
+// the ECR API's operations produce answer UNSUPPORTED should one ever
+// reach the data plane.
+var errorTable = map[error]struct {
 	status int
 	code   string
 }{
-	{registry.ErrNameInvalid, http.StatusBadRequest, "NAME_INVALID"},
-	{registry.ErrNameUnknown, http.StatusNotFound, "NAME_UNKNOWN"},
-	{registry.ErrBlobUnknown, http.StatusNotFound, "BLOB_UNKNOWN"},
-	{registry.ErrBlobUploadUnknown, http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN"},
-	{registry.ErrBlobUploadInvalid, http.StatusBadRequest, "BLOB_UPLOAD_INVALID"},
-	{registry.ErrRangeInvalid, http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID"},
-	{registry.ErrDigestInvalid, http.StatusBadRequest, "DIGEST_INVALID"},
-	{registry.ErrSizeInvalid, http.StatusBadRequest, "SIZE_INVALID"},
-	{registry.ErrTooLarge, http.StatusRequestEntityTooLarge, "SIZE_INVALID"},
-	{registry.ErrManifestUnknown, http.StatusNotFound, "MANIFEST_UNKNOWN"},
-	{registry.ErrManifestInvalid, http.StatusBadRequest, "MANIFEST_INVALID"},
-	{registry.ErrManifestBlobUnknown, http.StatusBadRequest, "MANIFEST_BLOB_UNKNOWN"},
-	{registry.ErrManifestReferenced, http.StatusConflict, "DENIED"},
-	{registry.ErrTagInvalid, http.StatusBadRequest, "TAG_INVALID"},
-	{registry.ErrTagImmutable, http.StatusBadRequest, "TAG_INVALID"},
-	{registry.ErrUnsupported, http.StatusMethodNotAllowed, "UNSUPPORTED"},
-	{registry.ErrPaginationInvalid, http.StatusBadRequest, "PAGINATION_NUMBER_INVALID"},
+	registry.ErrNameInvalid:                {http.StatusBadRequest, "NAME_INVALID"},
+	registry.ErrNameUnknown:                {http.StatusNotFound, "NAME_UNKNOWN"},
+	registry.ErrBlobUnknown:                {http.StatusNotFound, "BLOB_UNKNOWN"},
+	registry.ErrBlobUploadUnknown:          {http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN"},
+	registry.ErrRangeInvalid:               {http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID"},
+	registry.ErrDigestInvalid:              {http.StatusBadRequest, "DIGEST_INVALID"},
+	registry.ErrSizeInvalid:                {http.StatusBadRequest, "SIZE_INVALID"},
+	registry.ErrTooLarge:                   {http.StatusRequestEntityTooLarge, "SIZE_INVALID"},
+	registry.ErrManifestUnknown:            {http.StatusNotFound, "MANIFEST_UNKNOWN"},
+	registry.ErrManifestInvalid:            {http.StatusBadRequest, "MANIFEST_INVALID"},
+	registry.ErrManifestBlobUnknown:        {http.StatusBadRequest, "MANIFEST_BLOB_UNKNOWN"},
+	registry.ErrManifestReferenced:         {http.StatusConflict, "DENIED"},
+	registry.ErrTagInvalid:                 {http.StatusBadRequest, "TAG_INVALID"},
+	registry.ErrTagImmutable:               {http.StatusBadRequest, "TAG_INVALID"},
+	registry.ErrPaginationInvalid:          {http.StatusBadRequest, "PAGINATION_NUMBER_INVALID"},
+	registry.ErrImageIDInvalid:             {http.StatusBadRequest, "MANIFEST_INVALID"},
+	registry.ErrImageExists:                {http.StatusConflict, "DENIED"},
+	registry.ErrImageDigestMismatch:        {http.StatusBadRequest, "DIGEST_INVALID"},
+	registry.ErrReferencedImageUnknown:     {http.StatusBadRequest, "MANIFEST_BLOB_UNKNOWN"},
+	registry.ErrLayerInaccessible:          {http.StatusNotFound, "BLOB_UNKNOWN"},
+	registry.ErrRepositoryExists:           {http.StatusConflict, "DENIED"},
+	registry.ErrRepositoryNotEmpty:         {http.StatusConflict, "DENIED"},
+	registry.ErrParameterInvalid:           {http.StatusBadRequest, "UNSUPPORTED"},
+	registry.ErrResourceTagInvalid:         {http.StatusBadRequest, "UNSUPPORTED"},
+	registry.ErrTooManyResourceTags:        {http.StatusBadRequest, "UNSUPPORTED"},
+	registry.ErrRepositoryPolicyNotFound:   {http.StatusNotFound, "UNSUPPORTED"},
+	registry.ErrRegistryPolicyNotFound:     {http.StatusNotFound, "UNSUPPORTED"},
+	registry.ErrPolicyInvalid:              {http.StatusBadRequest, "UNSUPPORTED"},
+	registry.ErrLifecyclePolicyInvalid:     {http.StatusBadRequest, "UNSUPPORTED"},
+	registry.ErrLifecyclePolicyNotFound:    {http.StatusNotFound, "UNSUPPORTED"},
+	registry.ErrLifecyclePreviewNotFound:   {http.StatusNotFound, "UNSUPPORTED"},
+	registry.ErrLifecyclePreviewInProgress: {http.StatusConflict, "UNSUPPORTED"},
 }
 
 // toRegError turns any error into what the client sees. Errors the table
@@ -55,17 +71,8 @@ func toRegError(err error) *regError {
 	if errors.As(err, &re) {
 		return re
 	}
-	var de *registry.Error
-	msg := ""
-	var detail any
-	if errors.As(err, &de) {
-		msg, detail = de.Message, de.Detail
-	}
-	for _, t := range errorTable {
-		if errors.Is(err, t.kind) {
-			if msg == "" {
-				msg = err.Error()
-			}
+	if kind, msg, detail, ok := registry.KindOf(err); ok {
+		if t, ok := errorTable[kind]; ok {
 			return &regError{Status: t.status, Code: t.code, Message: msg, Detail: detail}
 		}
 	}

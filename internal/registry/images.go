@@ -20,15 +20,6 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// Error kinds that only the ECR API's image operations produce.
-var (
-	ErrImageIDInvalid         = errors.New("image id invalid")
-	ErrImageExists            = errors.New("image already exists")
-	ErrImageDigestMismatch    = errors.New("image digest mismatch")
-	ErrReferencedImageUnknown = errors.New("referenced image unknown")
-	ErrLayerInaccessible      = errors.New("layer inaccessible")
-)
-
 // ImageID names an image as ECR's ImageIdentifier does: by digest, by tag,
 // or by both.
 type ImageID struct {

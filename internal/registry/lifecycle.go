@@ -21,14 +21,6 @@ import (
 	"github.com/berth-registry/berth/internal/metrics"
 )
 
-// The error kinds of lifecycle policies.
-var (
-	ErrLifecyclePolicyInvalid     = errors.New("lifecycle policy invalid")
-	ErrLifecyclePolicyNotFound    = errors.New("lifecycle policy not found")
-	ErrLifecyclePreviewNotFound   = errors.New("lifecycle policy preview not found")
-	ErrLifecyclePreviewInProgress = errors.New("lifecycle policy preview in progress")
-)
-
 const (
 	// previewStaleAfter gives up on a preview still IN_PROGRESS: the node
 	// running it stopped. Evaluating even a large repository takes seconds.

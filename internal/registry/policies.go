@@ -10,12 +10,6 @@ import (
 	"github.com/berth-registry/berth/internal/meta"
 )
 
-var (
-	ErrRepositoryPolicyNotFound = errors.New("repository policy not found")
-	ErrRegistryPolicyNotFound   = errors.New("registry policy not found")
-	ErrPolicyInvalid            = errors.New("policy invalid")
-)
-
 // registryPolicySetting is where a registry's policy is kept among its
 // settings; account settings have upper-case names, so it cannot clash.
 const registryPolicySetting = "berth:registry-policy"

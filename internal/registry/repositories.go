@@ -13,17 +13,6 @@ import (
 	"github.com/berth-registry/berth/internal/meta"
 )
 
-// The error kinds of repository configuration, beside those of errors.go.
-var (
-	ErrRepositoryExists   = errors.New("repository already exists")
-	ErrRepositoryNotEmpty = errors.New("repository not empty")
-	// ErrParameterInvalid is a request that breaks a rule across its
-	// parameters (a KMS key with AES256, filters with plain MUTABLE).
-	ErrParameterInvalid    = errors.New("parameter invalid")
-	ErrResourceTagInvalid  = errors.New("resource tag invalid")
-	ErrTooManyResourceTags = errors.New("too many resource tags")
-)
-
 // ECR's imageTagMutability values.
 const (
 	TagMutable                = "MUTABLE"
