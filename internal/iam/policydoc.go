@@ -1,0 +1,182 @@
+package iam
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-registry/berth/internal/authn"
+	"github.com/berth-registry/berth/internal/authz/policy"
+)
+
+// This file is where IAM meets the policy engine (package policy): it
+// checks the documents IAM stores and evaluates role trust policies.
+// Every call into the engine is here, but for the AWS managed policies
+// (managed.go) and the identity policies the authorizer reads
+// (identity.go).
+
+// validateIdentityPolicy checks a policy attached to a user, group or role
+// (inline or managed), as PutUserPolicy and CreatePolicy do.
+func validateIdentityPolicy(doc string) error {
+	if !isJSONObject(doc) {
+		return syntaxErrors()
+	}
+	if _, err := policy.Parse(policy.Identity, []byte(doc)); err != nil {
+		return malformedPolicy(policyErrorMessage(err))
+	}
+	return nil
+}
+
+func isJSONObject(doc string) bool {
+	var top map[string]json.RawMessage
+	return json.Unmarshal([]byte(doc), &top) == nil && top != nil
+}
+
+// policyErrorMessage is the engine's account of what is wrong, without the
+// engine's "invalid <kind>:" lead.
+func policyErrorMessage(err error) string {
+	var pe *policy.Error
+	if errors.As(err, &pe) {
+		return strings.TrimPrefix(pe.Error(), "invalid "+pe.Kind.String()+": ")
+	}
+	return err.Error()
+}
+
+// Trust policies. The engine has no kind for a role's trust policy yet; it
+// has the shape of a repository policy (a Principal in every statement, no
+// Resource), so trust policies are checked and evaluated as Repository
+// documents, after dropping the Federated principals the engine refuses
+// and that no caller of Berth can be (Berth has no
+// AssumeRoleWithWebIdentity or AssumeRoleWithSAML): Terraform configurations
+// routinely trust an OIDC provider. Replace with the engine's own trust
+// kind when it has one.
+
+// validateTrustPolicy checks an AssumeRolePolicyDocument, as CreateRole and
+// UpdateAssumeRolePolicy do.
+func validateTrustPolicy(doc string) error {
+	if !isJSONObject(doc) {
+		return invalidJSON()
+	}
+	var top struct {
+		Statement json.RawMessage
+	}
+	json.Unmarshal([]byte(doc), &top)
+	for _, st := range statementsOf(top.Statement) {
+		if _, ok := st["Resource"]; ok {
+			return prohibitedField("Resource")
+		}
+		if _, ok := st["NotResource"]; ok {
+			return prohibitedField("NotResource")
+		}
+	}
+	if _, err := parseTrustPolicy(doc); err != nil {
+		return malformedPolicy(policyErrorMessage(err))
+	}
+	return nil
+}
+
+// parseTrustPolicy compiles a trust policy for Evaluate; nil (and no
+// error) when only Federated principals are trusted.
+func parseTrustPolicy(doc string) (*policy.Policy, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(doc), &top); err != nil || top == nil {
+		return nil, errors.New("the trust policy is not a JSON object")
+	}
+	raw, ok := top["Statement"]
+	if !ok {
+		return policy.Parse(policy.Repository, []byte(doc)) // the engine says what is missing
+	}
+	all := statementsOf(raw)
+	var kept []map[string]json.RawMessage
+	for _, st := range all {
+		if st != nil && !dropFederated(st) {
+			continue
+		}
+		kept = append(kept, st) // a nil one: the engine says what is wrong
+	}
+	if len(kept) == 0 && len(all) > 0 {
+		return nil, nil
+	}
+	top["Statement"], _ = json.Marshal(kept)
+	text, _ := json.Marshal(top)
+	return policy.Parse(policy.Repository, text)
+}
+
+// dropFederated removes Federated principals from a statement, and
+// reports whether it still names any principal.
+func dropFederated(st map[string]json.RawMessage) bool {
+	for _, key := range []string{"Principal", "NotPrincipal"} {
+		raw, ok := st[key]
+		if !ok {
+			continue
+		}
+		var byType map[string]json.RawMessage
+		if json.Unmarshal(raw, &byType) != nil || byType == nil {
+			continue // "*" or malformed: left to the engine
+		}
+		if _, ok := byType["Federated"]; !ok {
+			continue
+		}
+		delete(byType, "Federated")
+		if len(byType) == 0 {
+			return false
+		}
+		st[key], _ = json.Marshal(byType)
+	}
+	return true
+}
+
+// statementsOf reads Statement, written as one statement or an array; an
+// element that is not an object reads as nil.
+func statementsOf(raw json.RawMessage) []map[string]json.RawMessage {
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) != nil {
+		list = []json.RawMessage{raw}
+	}
+	var out []map[string]json.RawMessage
+	for _, r := range list {
+		var st map[string]json.RawMessage
+		json.Unmarshal(r, &st)
+		out = append(out, st)
+	}
+	return out
+}
+
+// allowAssumeRole stands for the caller's identity-based policies when the
+// authorizer allows sts:AssumeRole: Evaluate then combines it with the
+// trust policy as IAM combines the two sides.
+var allowAssumeRole = sync.OnceValue(func() *policy.Policy {
+	return policy.MustParse(policy.Identity, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}`)
+})
+
+// trustAllows decides whether p may assume the role: the role's trust
+// policy is the resource-based side; identityAllows, the authorizer's
+// verdict on the caller's own policies, the identity-based side.
+func trustAllows(doc string, p *authn.Principal, roleARN, roleAccount string, identityAllows bool, now time.Time, context map[string][]string) bool {
+	trust, err := parseTrustPolicy(doc)
+	if err != nil || trust == nil {
+		return false
+	}
+	policies := []*policy.Policy{trust}
+	if identityAllows {
+		policies = append(policies, allowAssumeRole())
+	}
+	req := policy.Request{
+		Principal: policyPrincipal(p), Action: "sts:AssumeRole", Resource: roleARN, ResourceAccount: roleAccount,
+		Time: now, Context: context,
+	}
+	return policy.Evaluate(req, policies...).Allowed()
+}
+
+func policyPrincipal(p *authn.Principal) policy.Principal {
+	pp := policy.Principal{ARN: p.ARN, Account: p.Account, UserID: p.UserID, RoleARN: p.RoleARN, Type: policy.Root}
+	switch p.Kind {
+	case authn.KindUser:
+		pp.Type = policy.User
+	case authn.KindAssumedRole:
+		pp.Type = policy.AssumedRole
+	}
+	return pp
+}
