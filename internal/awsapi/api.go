@@ -26,7 +26,6 @@ import (
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/awsapi/sigv4"
-	"github.com/berth-registry/berth/internal/meta"
 )
 
 // MaxBodySize bounds an API request body; UploadLayerPart carries a layer
@@ -39,11 +38,8 @@ type Options struct {
 	Services   []*Service
 	Directory  authn.Directory
 	Authorizer authz.Authorizer
-	// IAM holds the accounts, users, roles, policies, keys and role
-	// sessions that IAM and STS AssumeRole manage; nil turns both off.
-	IAM    meta.IAMStore
-	Logger *slog.Logger
-	Now    func() time.Time
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Server is the API front door.
@@ -109,10 +105,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		s.serveJSON(w, r, requestID, target)
-		return
-	}
-	if len(s.services.query) == 0 {
-		s.serveLegacyQuery(w, r, requestID)
 		return
 	}
 	s.serveQuery(w, r, requestID)

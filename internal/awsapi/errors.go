@@ -3,6 +3,7 @@ package awsapi
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"net/http"
 )
 
@@ -27,6 +28,32 @@ func Errorf(code, msg string) *Error {
 
 // errorf is Errorf, for the package's own use.
 func errorf(code, msg string) *Error { return Errorf(code, msg) }
+
+// ErrorRow words one kind of a domain's errors as a service's error.
+type ErrorRow struct {
+	Kind   error
+	Code   string
+	Status int
+}
+
+// DomainErrors is a Service's Errors made from its error table: an error
+// of the domain's type E (whose Error is the message to send) that wraps a
+// row's Kind is answered with the row's code and status. Anything else,
+// a kind with no row included, is nil: a server fault.
+func DomainErrors[E error](table []ErrorRow) func(error) *Error {
+	return func(err error) *Error {
+		var de E
+		if !errors.As(err, &de) {
+			return nil
+		}
+		for _, row := range table {
+			if errors.Is(err, row.Kind) {
+				return &Error{Code: row.Code, Message: de.Error(), Status: row.Status}
+			}
+		}
+		return nil
+	}
+}
 
 // internalError is a server fault as the client sees it: the exception
 // code, and where to find the cause.

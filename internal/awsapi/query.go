@@ -229,6 +229,10 @@ func NewXMLTime(t time.Time) *XMLTime {
 
 func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, requestID string) {
 	ctx := r.Context()
+	if len(s.services.query) == 0 {
+		writeQueryError(w, errorf("InvalidAction", "this server answers no service of the query protocol"), "", requestID)
+		return
+	}
 	body, aerr := readBody(r)
 	if aerr != nil {
 		writeQueryError(w, aerr, s.services.query[0].m.Metadata.XMLNamespace, requestID)

@@ -6,17 +6,16 @@ import (
 	"github.com/berth-registry/berth/internal/awsapi"
 	"github.com/berth-registry/berth/internal/awsapi/model"
 	"github.com/berth-registry/berth/internal/ecrapi"
+	"github.com/berth-registry/berth/internal/iamapi"
+	"github.com/berth-registry/berth/internal/stsapi"
 )
-
-// legacyQuery are the models still answered outside the service table.
-var legacyQuery = map[string]bool{"iam": true, "sts": true}
 
 // TestModelCoverage walks every embedded AWS model: each has a service,
 // and each of its operations is either served or on the service's
 // explicit not-yet-served list. With -v it lists both.
 func TestModelCoverage(t *testing.T) {
 	byModel := map[string]*awsapi.Service{}
-	for _, s := range apiServices(ecrapi.New(ecrapi.Options{})) {
+	for _, s := range apiServices(ecrapi.New(ecrapi.Options{}), stsapi.New(nil), iamapi.New(nil)) {
 		if prev := byModel[s.Model]; prev != nil {
 			t.Errorf("model %s is answered by %s and by %s", s.Model, prev.Name, s.Name)
 		}
@@ -25,9 +24,7 @@ func TestModelCoverage(t *testing.T) {
 	for _, name := range model.Services() {
 		s := byModel[name]
 		if s == nil {
-			if !legacyQuery[name] {
-				t.Errorf("no service answers the %s model", name)
-			}
+			t.Errorf("no service answers the %s model", name)
 			continue
 		}
 		if err := s.Check(); err != nil {

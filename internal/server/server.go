@@ -25,12 +25,15 @@ import (
 	"github.com/berth-registry/berth/internal/config"
 	"github.com/berth-registry/berth/internal/ecrapi"
 	"github.com/berth-registry/berth/internal/ecrpublicapi"
+	"github.com/berth-registry/berth/internal/iam"
+	"github.com/berth-registry/berth/internal/iamapi"
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/meta/repocache"
 	"github.com/berth-registry/berth/internal/meta/sqlite"
 	"github.com/berth-registry/berth/internal/metrics"
 	"github.com/berth-registry/berth/internal/ocidist"
 	"github.com/berth-registry/berth/internal/registry"
+	"github.com/berth-registry/berth/internal/stsapi"
 )
 
 // Server is a running Berth.
@@ -143,7 +146,7 @@ func (s *Server) routes() (http.Handler, error) {
 	// Decisions are cached for a short while; every change made through
 	// this node drops the cache at once, and the time limit bounds how long
 	// a change made on another node takes to be seen here.
-	authorizer := authz.NewEvaluator(newPolicySource(s.meta, s.svc), 2*time.Second)
+	authorizer := authz.NewEvaluator(newPolicySource(iam.NewPolicyReader(s.meta), s.svc), 2*time.Second)
 	oci := ocidist.New(s.svc, ocidist.Options{
 		DefaultRegistry: registry.Key{Account: s.cfg.DefaultAccount, Region: s.cfg.DefaultRegion},
 		Logger:          s.log,
@@ -157,11 +160,14 @@ func (s *Server) routes() (http.Handler, error) {
 		Endpoint: s.endpoint,
 		Logger:   s.log,
 	})
+	// AssumeRole asks the authorizer about the caller's own policies; the
+	// identity policies the authorizer reads come from the store directly
+	// (iam.PolicyReader), so the two are built in this order.
+	ids := iam.New(s.meta, iam.Options{Authorizer: authorizer, Changes: s.changes, Logger: s.log})
 	api, err := awsapi.New(awsapi.Options{
-		Services:   apiServices(ecr),
+		Services:   apiServices(ecr, stsapi.New(ids), iamapi.New(ids)),
 		Directory:  s.dir,
 		Authorizer: authorizer,
-		IAM:        s.meta,
 		Logger:     s.log,
 	})
 	if err != nil {
@@ -192,9 +198,12 @@ func (s *Server) routes() (http.Handler, error) {
 }
 
 // apiServices are the AWS services the front door answers, one per
-// embedded model (TestModelCoverage).
-func apiServices(ecr *ecrapi.API) []*awsapi.Service {
-	return []*awsapi.Service{ecr.Service(), ecrpublicapi.Service()}
+// embedded model (TestModelCoverage). STS comes before IAM: a query call
+// with no signature to say which service it is for goes to the first
+// whose model has its Action, else to the first of all, and STS is where
+// such a call has always gone.
+func apiServices(ecr *ecrapi.API, sts *stsapi.API, iam *iamapi.API) []*awsapi.Service {
+	return []*awsapi.Service{ecr.Service(), ecrpublicapi.Service(), sts.Service(), iam.Service()}
 }
 
 // Listen binds the configured address; Addr then reports it.

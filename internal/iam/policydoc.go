@@ -1,8 +1,6 @@
-package awsapi
+package iam
 
 import (
-	"crypto/sha256"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -14,15 +12,16 @@ import (
 )
 
 // This file is where IAM meets the policy engine (package policy): it
-// checks the documents IAM stores, lists the AWS managed policies the
-// engine knows, and evaluates role trust policies. Every call into the
-// engine is here.
+// checks the documents IAM stores and evaluates role trust policies.
+// Every call into the engine is here, but for the AWS managed policies
+// (managed.go) and the identity policies the authorizer reads
+// (identity.go).
 
 // validateIdentityPolicy checks a policy attached to a user, group or role
 // (inline or managed), as PutUserPolicy and CreatePolicy do.
 func validateIdentityPolicy(doc string) error {
 	if !isJSONObject(doc) {
-		return malformedPolicy("Syntax errors in policy.")
+		return syntaxErrors()
 	}
 	if _, err := policy.Parse(policy.Identity, []byte(doc)); err != nil {
 		return malformedPolicy(policyErrorMessage(err))
@@ -58,7 +57,7 @@ func policyErrorMessage(err error) string {
 // UpdateAssumeRolePolicy do.
 func validateTrustPolicy(doc string) error {
 	if !isJSONObject(doc) {
-		return malformedPolicy("This policy contains invalid Json")
+		return invalidJSON()
 	}
 	var top struct {
 		Statement json.RawMessage
@@ -66,10 +65,10 @@ func validateTrustPolicy(doc string) error {
 	json.Unmarshal([]byte(doc), &top)
 	for _, st := range statementsOf(top.Statement) {
 		if _, ok := st["Resource"]; ok {
-			return malformedPolicy("Has prohibited field Resource")
+			return prohibitedField("Resource")
 		}
 		if _, ok := st["NotResource"]; ok {
-			return malformedPolicy("Has prohibited field NotResource")
+			return prohibitedField("NotResource")
 		}
 	}
 	if _, err := parseTrustPolicy(doc); err != nil {
@@ -180,32 +179,4 @@ func policyPrincipal(p *authn.Principal) policy.Principal {
 		pp.Type = policy.AssumedRole
 	}
 	return pp
-}
-
-// awsManagedPolicy is an AWS managed policy as IAM describes it.
-type awsManagedPolicy struct {
-	Name, ARN, ID, Document string
-}
-
-// awsManagedPolicies are the AWS managed policies Berth knows (the ECR
-// ones), in name order. Their ids are Berth's (stable, in AWS's shape);
-// each has one version, v1.
-var awsManagedPolicies = sync.OnceValue(func() []awsManagedPolicy {
-	var out []awsManagedPolicy
-	for _, m := range policy.ManagedPolicies() {
-		doc, _ := m.Policy.MarshalJSON()
-		sum := sha256.Sum256([]byte(m.ARN))
-		id := "ANPA" + base32.StdEncoding.EncodeToString(sum[:])[:17]
-		out = append(out, awsManagedPolicy{Name: m.Name, ARN: m.ARN, ID: id, Document: string(doc)})
-	}
-	return out
-})
-
-func lookupAWSManaged(arn string) (awsManagedPolicy, bool) {
-	for _, m := range awsManagedPolicies() {
-		if m.ARN == arn {
-			return m, true
-		}
-	}
-	return awsManagedPolicy{}, false
 }
