@@ -93,8 +93,10 @@ type JobQuery struct {
 
 // JobStore keeps the outbox. A job is ready when it is pending with
 // RunAfter at or before now, or running with LeaseUntil at or before now
-// (its worker died); ready jobs are claimed in the order they became ready
-// (RunAfter, or LeaseUntil for a lapsed lease), then by ID.
+// (its worker died). Ready jobs are claimed by the time they became due,
+// then by ID: RunAfter (the zero time, "at once", first) or, for a lapsed
+// lease, LeaseUntil. Jobs asked for at once thus run in the order they were
+// written, and a retry waits behind them.
 //
 // Jobs are also written by the changes that ask for them: PutManifest.Jobs,
 // and the jobs parameter of DeleteManifest, DeleteTag,

@@ -218,15 +218,17 @@ func (s *Store) ListJobs(ctx context.Context, q meta.JobQuery) ([]*meta.Job, err
 	return out, nil
 }
 
+// pruneJobsQuery repeats jobs_finished's condition, so that SQLite sees
+// the partial index applies.
+const pruneJobsQuery = `DELETE FROM jobs WHERE state IN ('succeeded', 'failed') AND finished_at < ?`
+
 func (s *Store) PruneJobs(ctx context.Context, finishedBefore time.Time) (int, error) {
 	if finishedBefore.IsZero() {
 		return 0, nil // nothing finished before the zero time
 	}
 	var n int64
 	err := s.write(ctx, "prune jobs", func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `
-			DELETE FROM jobs WHERE state IN ('succeeded', 'failed') AND finished_at < ?`,
-			finishedBefore.UnixNano())
+		res, err := tx.ExecContext(ctx, pruneJobsQuery, finishedBefore.UnixNano())
 		if err != nil {
 			return err
 		}
