@@ -60,6 +60,9 @@ type PutManifest struct {
 	// manifests stay alive while the manifest does.
 	Refs []Ref
 	Tags []TagWrite
+	// Jobs are written in the push's transaction: they exist if and only
+	// if the push commits.
+	Jobs []NewJob
 }
 
 // Referrer describes a manifest whose subject is another manifest.
@@ -127,8 +130,11 @@ type ManifestStore interface {
 	GetTaggedManifest(ctx context.Context, repoID int64, tag string) (*Manifest, error)
 	// DeleteManifest removes a manifest and every tag that points at it. It
 	// fails with a *ReferencedError while an index in the repository lists it.
-	DeleteManifest(ctx context.Context, repoID int64, digest string) error
-	DeleteTag(ctx context.Context, repoID int64, tag string) error
+	//
+	// The deleting methods write jobs in their transaction when, and only
+	// when, they delete.
+	DeleteManifest(ctx context.Context, repoID int64, digest string, jobs []NewJob) error
+	DeleteTag(ctx context.Context, repoID int64, tag string, jobs []NewJob) error
 	// ListTags returns up to limit tag names after after, in lexical order.
 	ListTags(ctx context.Context, repoID int64, after string, limit int) ([]string, error)
 	// ListReferrers returns the manifests whose subject is digest, filtered
@@ -147,5 +153,5 @@ type ManifestStore interface {
 	ManifestsReferencing(ctx context.Context, repoID int64, blobDigest string, limit int) ([]string, error)
 	// DeleteUntaggedManifest removes a manifest unless a tag points at it
 	// or an index lists it, in one transaction, and reports whether it did.
-	DeleteUntaggedManifest(ctx context.Context, repoID int64, digest string) (bool, error)
+	DeleteUntaggedManifest(ctx context.Context, repoID int64, digest string, jobs []NewJob) (bool, error)
 }

@@ -86,8 +86,8 @@ type LifecycleStore interface {
 	// the repository's preview, replacing the last one, unless the last one
 	// is IN_PROGRESS and started at or after staleBefore: then it fails with
 	// ErrPreviewInProgress. A missing repository fails with
-	// ErrRepositoryUnknown.
-	StartLifecyclePreview(ctx context.Context, p *LifecyclePreview, staleBefore time.Time) error
+	// ErrRepositoryUnknown. jobs are written only if the preview starts.
+	StartLifecyclePreview(ctx context.Context, p *LifecyclePreview, staleBefore time.Time, jobs []NewJob) error
 	// FinishLifecyclePreview records p's Status, Reason, FinishedAt and
 	// Results, if the repository's preview is still p.ID and IN_PROGRESS;
 	// otherwise it fails with ErrNotFound.
@@ -103,6 +103,6 @@ type LifecycleStore interface {
 	// while it is as want describes it: the same tags (as a set), PushedAt
 	// and LastPulledAt. It reports false, with no error, when the manifest
 	// is gone or has changed, and fails with a *ReferencedError while an
-	// index in the repository lists it.
-	DeleteManifestIf(ctx context.Context, repoID int64, want ManifestState) (bool, error)
+	// index in the repository lists it. jobs are written only if it deletes.
+	DeleteManifestIf(ctx context.Context, repoID int64, want ManifestState, jobs []NewJob) (bool, error)
 }

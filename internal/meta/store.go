@@ -1,13 +1,13 @@
 // Package meta defines Berth's transactional metadata store: repositories,
 // blob links, upload sessions, manifests and tags, lifecycle policies, what
-// garbage collection needs, leases, and IAM's identities. Each method is one
+// garbage collection needs, leases, background jobs, and IAM's identities. Each method is one
 // transaction; the checks a method makes (a manifest's references exist, a
 // tag is not immutable) happen inside it, so concurrent requests on several
 // nodes cannot interleave between check and write.
 //
 // The interfaces are split by concern, one file each with its records
 // (repository.go, image.go, upload.go, lifecycle.go, gc.go, lease.go,
-// iam.go); Store is their union. Every implementation passes the suite in
+// jobs.go, iam.go); Store is their union. Every implementation passes the suite in
 // package metatest; repocache is a decorator any implementation can wear.
 package meta
 
@@ -23,6 +23,7 @@ type Store interface {
 	LifecycleStore
 	GCStore
 	LeaseStore
+	JobStore
 	IAMStore
 
 	Close() error

@@ -376,7 +376,7 @@ func (s *Service) BatchDeleteImage(ctx context.Context, reg meta.RegistryKey, na
 			continue
 		}
 		for _, tag := range t.tags {
-			err := s.meta.DeleteTag(ctx, r.ID, tag)
+			err := s.meta.DeleteTag(ctx, r.ID, tag, nil)
 			if errors.Is(err, meta.ErrTagUnknown) {
 				failures = append(failures, ImageFailure{ID: ImageID{Digest: dg, Tag: tag}, Code: FailureImageNotFound, Reason: reasonImageNotFound})
 				continue
@@ -386,7 +386,7 @@ func (s *Service) BatchDeleteImage(ctx context.Context, reg meta.RegistryKey, na
 			}
 			deleted = append(deleted, ImageID{Digest: dg, Tag: tag})
 		}
-		if _, err := s.meta.DeleteUntaggedManifest(ctx, r.ID, dg); err != nil {
+		if _, err := s.meta.DeleteUntaggedManifest(ctx, r.ID, dg, nil); err != nil {
 			return nil, nil, fmt.Errorf("delete untagged manifest %s: %w", dg, err)
 		}
 	}
@@ -405,7 +405,7 @@ func (s *Service) BatchDeleteImage(ctx context.Context, reg meta.RegistryKey, na
 				continue
 			}
 			t := targets[dg]
-			err := s.meta.DeleteManifest(ctx, r.ID, dg)
+			err := s.meta.DeleteManifest(ctx, r.ID, dg, nil)
 			var refd *meta.ReferencedError
 			switch {
 			case errors.As(err, &refd):

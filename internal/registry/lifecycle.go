@@ -157,7 +157,7 @@ func (s *Service) StartLifecyclePreview(ctx context.Context, reg meta.RegistryKe
 	}
 	now := s.now().UTC()
 	pv := &meta.LifecyclePreview{RepoID: r.ID, ID: newUploadID(), Text: text, Status: meta.PreviewInProgress, StartedAt: now}
-	err = s.meta.StartLifecyclePreview(ctx, pv, now.Add(-previewStaleAfter))
+	err = s.meta.StartLifecyclePreview(ctx, pv, now.Add(-previewStaleAfter), nil)
 	switch {
 	case errors.Is(err, meta.ErrPreviewInProgress):
 		return nil, errorf(ErrLifecyclePreviewInProgress,
@@ -411,7 +411,7 @@ func (s *Service) executeLifecycle(ctx context.Context, r *meta.Repository, p *m
 		for _, res := range expire {
 			m := seen.manifests[res.Digest]
 			ok, err := s.meta.DeleteManifestIf(ctx, r.ID, meta.ManifestState{
-				Digest: m.Digest, Tags: m.Tags, PushedAt: m.PushedAt, LastPulledAt: m.LastPulledAt})
+				Digest: m.Digest, Tags: m.Tags, PushedAt: m.PushedAt, LastPulledAt: m.LastPulledAt}, nil)
 			var refd *meta.ReferencedError
 			switch {
 			case errors.As(err, &refd):

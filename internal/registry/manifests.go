@@ -413,7 +413,7 @@ func (s *Service) DeleteManifest(ctx context.Context, reg meta.RegistryKey, name
 		if err := ValidateTag(ref); err != nil {
 			return err
 		}
-		err := s.meta.DeleteTag(ctx, r.ID, ref)
+		err := s.meta.DeleteTag(ctx, r.ID, ref, nil)
 		if errors.Is(err, meta.ErrTagUnknown) {
 			return manifestUnknown(name, ref)
 		}
@@ -426,7 +426,7 @@ func (s *Service) DeleteManifest(ctx context.Context, reg meta.RegistryKey, name
 	if err != nil {
 		return err
 	}
-	err = s.meta.DeleteManifest(ctx, r.ID, d.String())
+	err = s.meta.DeleteManifest(ctx, r.ID, d.String(), nil)
 	var refd *meta.ReferencedError
 	switch {
 	case errors.As(err, &refd):

@@ -201,7 +201,7 @@ func testConcurrentDeleteChild(t *testing.T, s meta.Store) {
 		if i%2 == 0 {
 			err = s.PutManifest(t.Context(), &meta.PutManifest{RepoID: r.ID, Manifest: index(child.Digest, child), Refs: manifestRefs(child)})
 		} else {
-			err = s.DeleteManifest(t.Context(), r.ID, child.Digest)
+			err = s.DeleteManifest(t.Context(), r.ID, child.Digest, nil)
 		}
 		if err != nil && !errors.Is(err, meta.ErrManifestUnknown) && !errors.Is(err, meta.ErrManifestReferenced) {
 			t.Errorf("unexpected error %v", err)

@@ -82,7 +82,7 @@ func testStaleBlobLinks(t *testing.T, s meta.Store) {
 	mid := time.Now()
 	tick()
 	link(t, s, a.ID, "loose one")
-	wantErr(t, "DeleteManifest(used)", s.DeleteManifest(ctx, a.ID, image("used", used...).Digest), nil)
+	wantErr(t, "DeleteManifest(used)", s.DeleteManifest(ctx, a.ID, image("used", used...).Digest, nil), nil)
 	want = append(linkNames("a", loose[1]), linkNames("b", bLoose...)...)
 	if got := staleLinks(t, s, mid); !slices.Equal(got, want) {
 		t.Errorf("StaleBlobLinks(before restamps) = %q, want %q", got, want)

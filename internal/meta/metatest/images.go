@@ -110,7 +110,7 @@ func testListImages(t *testing.T, s meta.Store) {
 	}
 
 	// Deleting the last tag makes an image untagged.
-	if err := s.DeleteTag(t.Context(), r.ID, "child"); err != nil {
+	if err := s.DeleteTag(t.Context(), r.ID, "child", nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := digestsOf(listImages(t, s, r.ID, meta.ImageQuery{TagStatus: meta.TagStatusTagged})), []string{tagged.Digest}; !slices.Equal(got, want) {
@@ -199,7 +199,7 @@ func testManifestsReferencing(t *testing.T, s meta.Store) {
 	check(r.ID, m1.Digest, 0, nil)
 	check(other.ID, bs[0].Digest, 0, nil)
 
-	if err := s.DeleteManifest(t.Context(), r.ID, m2.Digest); err != nil {
+	if err := s.DeleteManifest(t.Context(), r.ID, m2.Digest, nil); err != nil {
 		t.Fatal(err)
 	}
 	check(r.ID, bs[1].Digest, 0, []string{m1.Digest})
@@ -215,7 +215,7 @@ func testDeleteUntaggedManifest(t *testing.T, s meta.Store) {
 
 	check := func(d string, want bool) {
 		t.Helper()
-		got, err := s.DeleteUntaggedManifest(t.Context(), r.ID, d)
+		got, err := s.DeleteUntaggedManifest(t.Context(), r.ID, d, nil)
 		if err != nil {
 			t.Fatalf("DeleteUntaggedManifest(%s): %v", d, err)
 		}
@@ -232,7 +232,7 @@ func testDeleteUntaggedManifest(t *testing.T, s meta.Store) {
 	check(untagged.Digest, false)
 	check(digestOf([]byte("never pushed")), false)
 
-	if err := s.DeleteTag(t.Context(), r.ID, "v1"); err != nil {
+	if err := s.DeleteTag(t.Context(), r.ID, "v1", nil); err != nil {
 		t.Fatal(err)
 	}
 	check(tagged.Digest, true)

@@ -107,11 +107,11 @@ func testLifecyclePreview(t *testing.T, s meta.Store) {
 	_, err := s.GetLifecyclePreview(ctx, r.ID)
 	wantErr(t, "GetLifecyclePreview(none)", err, meta.ErrNotFound)
 	wantErr(t, "StartLifecyclePreview(unknown repo)",
-		s.StartLifecyclePreview(ctx, &meta.LifecyclePreview{RepoID: r.ID + 1000, ID: "x", Text: policyText, StartedAt: at(0)}, at(-100)),
+		s.StartLifecyclePreview(ctx, &meta.LifecyclePreview{RepoID: r.ID + 1000, ID: "x", Text: policyText, StartedAt: at(0)}, at(-100), nil),
 		meta.ErrRepositoryUnknown)
 
 	first := &meta.LifecyclePreview{RepoID: r.ID, ID: "first", Text: policyText, StartedAt: at(10)}
-	wantErr(t, "StartLifecyclePreview", s.StartLifecyclePreview(ctx, first, at(0)), nil)
+	wantErr(t, "StartLifecyclePreview", s.StartLifecyclePreview(ctx, first, at(0), nil), nil)
 	p := getPreview(t, s, r.ID)
 	if p.ID != "first" || p.Text != policyText || p.Status != meta.PreviewInProgress || len(p.Results) != 0 {
 		t.Errorf("started preview = %+v", p)
@@ -121,10 +121,10 @@ func testLifecyclePreview(t *testing.T, s meta.Store) {
 
 	// While it runs, and is not stale, no other preview starts.
 	second := &meta.LifecyclePreview{RepoID: r.ID, ID: "second", Text: "other", StartedAt: at(20)}
-	wantErr(t, "StartLifecyclePreview(in progress)", s.StartLifecyclePreview(ctx, second, at(10)), meta.ErrPreviewInProgress)
+	wantErr(t, "StartLifecyclePreview(in progress)", s.StartLifecyclePreview(ctx, second, at(10), nil), meta.ErrPreviewInProgress)
 	// Once given up as stale, another replaces it, and the stale one can no
 	// longer finish.
-	wantErr(t, "StartLifecyclePreview(stale)", s.StartLifecyclePreview(ctx, second, at(11)), nil)
+	wantErr(t, "StartLifecyclePreview(stale)", s.StartLifecyclePreview(ctx, second, at(11), nil), nil)
 	first.Status, first.FinishedAt = meta.PreviewComplete, at(21)
 	wantErr(t, "FinishLifecyclePreview(superseded)", s.FinishLifecyclePreview(ctx, first), meta.ErrNotFound)
 
@@ -150,7 +150,7 @@ func testLifecyclePreview(t *testing.T, s meta.Store) {
 
 	// A new preview replaces the results; a failure has a reason.
 	third := &meta.LifecyclePreview{RepoID: r.ID, ID: "third", Text: policyText, StartedAt: at(30)}
-	wantErr(t, "StartLifecyclePreview(after complete)", s.StartLifecyclePreview(ctx, third, at(0)), nil)
+	wantErr(t, "StartLifecyclePreview(after complete)", s.StartLifecyclePreview(ctx, third, at(0), nil), nil)
 	if p := getPreview(t, s, r.ID); len(p.Results) != 0 || p.Status != meta.PreviewInProgress {
 		t.Errorf("restarted preview = %+v", p)
 	}
@@ -232,7 +232,7 @@ func testDeleteManifestIf(t *testing.T, s meta.Store) {
 		w := state
 		w.Tags = slices.Clone(state.Tags)
 		tc.change(&w)
-		ok, err := s.DeleteManifestIf(ctx, r.ID, w)
+		ok, err := s.DeleteManifestIf(ctx, r.ID, w, nil)
 		if err != nil || ok {
 			t.Errorf("DeleteManifestIf(%s) = %v, %v; want false", tc.name, ok, err)
 		}
@@ -241,21 +241,21 @@ func testDeleteManifestIf(t *testing.T, s meta.Store) {
 
 	// A tag moved away or a pull since the evaluation keeps the image.
 	pushImage(t, s, r.ID, "newer", "latest")
-	if ok, err := s.DeleteManifestIf(ctx, r.ID, state); err != nil || ok {
+	if ok, err := s.DeleteManifestIf(ctx, r.ID, state, nil); err != nil || ok {
 		t.Errorf("DeleteManifestIf(re-tagged) = %v, %v; want false", ok, err)
 	}
 	state.Tags = []string{"v1"}
 	wantErr(t, "RecordPulls", s.RecordPulls(ctx, []meta.Pull{{RepoID: r.ID, Digest: m.Digest, At: at(7)}}), nil)
-	if ok, err := s.DeleteManifestIf(ctx, r.ID, state); err != nil || ok {
+	if ok, err := s.DeleteManifestIf(ctx, r.ID, state, nil); err != nil || ok {
 		t.Errorf("DeleteManifestIf(pulled since) = %v, %v; want false", ok, err)
 	}
 	state.LastPulledAt = at(7)
-	if ok, err := s.DeleteManifestIf(ctx, r.ID, state); err != nil || !ok {
+	if ok, err := s.DeleteManifestIf(ctx, r.ID, state, nil); err != nil || !ok {
 		t.Errorf("DeleteManifestIf(unchanged) = %v, %v; want true", ok, err)
 	}
 	checkManifestUnknown(t, s, r.ID, m.Digest)
 	checkTags(t, s, r.ID, map[string]string{"v1": ""})
-	if ok, err := s.DeleteManifestIf(ctx, r.ID, state); err != nil || ok {
+	if ok, err := s.DeleteManifestIf(ctx, r.ID, state, nil); err != nil || ok {
 		t.Errorf("DeleteManifestIf(gone) = %v, %v; want false", ok, err)
 	}
 
@@ -264,15 +264,15 @@ func testDeleteManifestIf(t *testing.T, s meta.Store) {
 	idx := index("idx", child)
 	put(t, s, &meta.PutManifest{RepoID: r.ID, Manifest: idx, Refs: manifestRefs(child)})
 	childState := meta.ManifestState{Digest: child.Digest, PushedAt: child.PushedAt}
-	_, err := s.DeleteManifestIf(ctx, r.ID, childState)
+	_, err := s.DeleteManifestIf(ctx, r.ID, childState, nil)
 	var refd *meta.ReferencedError
 	if !errors.As(err, &refd) || refd.By != idx.Digest || !errors.Is(err, meta.ErrManifestReferenced) {
 		t.Fatalf("DeleteManifestIf(child) = %v, want a ReferencedError by %s", err, idx.Digest)
 	}
-	if ok, err := s.DeleteManifestIf(ctx, r.ID, meta.ManifestState{Digest: idx.Digest, PushedAt: idx.PushedAt}); err != nil || !ok {
+	if ok, err := s.DeleteManifestIf(ctx, r.ID, meta.ManifestState{Digest: idx.Digest, PushedAt: idx.PushedAt}, nil); err != nil || !ok {
 		t.Fatalf("DeleteManifestIf(index) = %v, %v", ok, err)
 	}
-	if ok, err := s.DeleteManifestIf(ctx, r.ID, childState); err != nil || !ok {
+	if ok, err := s.DeleteManifestIf(ctx, r.ID, childState, nil); err != nil || !ok {
 		t.Fatalf("DeleteManifestIf(freed child) = %v, %v", ok, err)
 	}
 }

@@ -128,7 +128,7 @@ func testPutManifestMissingRefs(t *testing.T, s meta.Store) {
 				t.Errorf("ListReferrers = %v, %v; want none", refs, err)
 			}
 			// Nor a ref: deleting child would fail if the push had recorded one.
-			wantErr(t, "DeleteManifest(child)", s.DeleteManifest(t.Context(), r.ID, child.Digest), nil)
+			wantErr(t, "DeleteManifest(child)", s.DeleteManifest(t.Context(), r.ID, child.Digest, nil), nil)
 			put(t, s, &meta.PutManifest{RepoID: r.ID, Manifest: child, Refs: blobRefs(link(t, s, r.ID, "config child", "layer child")...)})
 		})
 	}
@@ -173,7 +173,7 @@ func testDeleteManifest(t *testing.T, s meta.Store) {
 	kept := pushImage(t, s, r.ID, "kept", "c")
 	pushImage(t, s, other.ID, "doomed", "a")
 
-	wantErr(t, "DeleteManifest", s.DeleteManifest(t.Context(), r.ID, m.Digest), nil)
+	wantErr(t, "DeleteManifest", s.DeleteManifest(t.Context(), r.ID, m.Digest, nil), nil)
 	checkManifestUnknown(t, s, r.ID, m.Digest)
 	checkTags(t, s, r.ID, map[string]string{"a": "", "b": "", "c": kept.Digest})
 	if got, err := s.ListTags(t.Context(), r.ID, "", 0); err != nil || !sameStrings(got, []string{"c"}) {
@@ -184,8 +184,8 @@ func testDeleteManifest(t *testing.T, s meta.Store) {
 	// The same manifest in another repository stays.
 	checkManifest(t, getManifest(t, s, other.ID, m.Digest), m, "a")
 
-	wantErr(t, "DeleteManifest again", s.DeleteManifest(t.Context(), r.ID, m.Digest), meta.ErrManifestUnknown)
-	wantErr(t, "DeleteManifest(never pushed)", s.DeleteManifest(t.Context(), r.ID, digestOf([]byte("x"))), meta.ErrManifestUnknown)
+	wantErr(t, "DeleteManifest again", s.DeleteManifest(t.Context(), r.ID, m.Digest, nil), meta.ErrManifestUnknown)
+	wantErr(t, "DeleteManifest(never pushed)", s.DeleteManifest(t.Context(), r.ID, digestOf([]byte("x")), nil), meta.ErrManifestUnknown)
 
 	// Pushed again after deletion, it is new.
 	again := m
@@ -217,11 +217,11 @@ func testDeleteReferencedManifest(t *testing.T, s meta.Store) {
 	asBlob := meta.Blob{Digest: lone.Digest, Size: int64(len(lone.Content))}
 	wantErr(t, "LinkBlob(lone)", s.LinkBlob(t.Context(), r.ID, asBlob), nil)
 	put(t, s, &meta.PutManifest{RepoID: r.ID, Manifest: image("uses lone", asBlob), Refs: blobRefs(asBlob)})
-	wantErr(t, "DeleteManifest(lone)", s.DeleteManifest(t.Context(), r.ID, lone.Digest), nil)
+	wantErr(t, "DeleteManifest(lone)", s.DeleteManifest(t.Context(), r.ID, lone.Digest, nil), nil)
 
 	referenced := func(digest string, by ...string) {
 		t.Helper()
-		err := s.DeleteManifest(t.Context(), r.ID, digest)
+		err := s.DeleteManifest(t.Context(), r.ID, digest, nil)
 		wantErr(t, "DeleteManifest", err, meta.ErrManifestReferenced)
 		var ref *meta.ReferencedError
 		if !errors.As(err, &ref) {
@@ -236,15 +236,15 @@ func testDeleteReferencedManifest(t *testing.T, s meta.Store) {
 	referenced(amd64.Digest, idx1.Digest, idx2.Digest)
 	referenced(arm64.Digest, idx1.Digest)
 	referenced(idx2.Digest, top.Digest)
-	wantErr(t, "DeleteManifest(amd64 in other)", s.DeleteManifest(t.Context(), other.ID, amd64.Digest), nil)
+	wantErr(t, "DeleteManifest(amd64 in other)", s.DeleteManifest(t.Context(), other.ID, amd64.Digest, nil), nil)
 
-	wantErr(t, "DeleteManifest(idx1)", s.DeleteManifest(t.Context(), r.ID, idx1.Digest), nil)
+	wantErr(t, "DeleteManifest(idx1)", s.DeleteManifest(t.Context(), r.ID, idx1.Digest, nil), nil)
 	checkTags(t, s, r.ID, map[string]string{"latest": ""})
-	wantErr(t, "DeleteManifest(arm64)", s.DeleteManifest(t.Context(), r.ID, arm64.Digest), nil)
+	wantErr(t, "DeleteManifest(arm64)", s.DeleteManifest(t.Context(), r.ID, arm64.Digest, nil), nil)
 	referenced(amd64.Digest, idx2.Digest)
-	wantErr(t, "DeleteManifest(top)", s.DeleteManifest(t.Context(), r.ID, top.Digest), nil)
-	wantErr(t, "DeleteManifest(idx2)", s.DeleteManifest(t.Context(), r.ID, idx2.Digest), nil)
-	wantErr(t, "DeleteManifest(amd64)", s.DeleteManifest(t.Context(), r.ID, amd64.Digest), nil)
+	wantErr(t, "DeleteManifest(top)", s.DeleteManifest(t.Context(), r.ID, top.Digest, nil), nil)
+	wantErr(t, "DeleteManifest(idx2)", s.DeleteManifest(t.Context(), r.ID, idx2.Digest, nil), nil)
+	wantErr(t, "DeleteManifest(amd64)", s.DeleteManifest(t.Context(), r.ID, amd64.Digest, nil), nil)
 
 	// The referrer outlives its subject.
 	refs, err := s.ListReferrers(t.Context(), r.ID, arm64.Digest, "")
@@ -362,14 +362,14 @@ func testDeleteTag(t *testing.T, s meta.Store) {
 	m := pushImage(t, s, r.ID, "m", "a", "b")
 	pushImage(t, s, other.ID, "m", "a")
 
-	wantErr(t, "DeleteTag(a)", s.DeleteTag(t.Context(), r.ID, "a"), nil)
+	wantErr(t, "DeleteTag(a)", s.DeleteTag(t.Context(), r.ID, "a", nil), nil)
 	checkTags(t, s, r.ID, map[string]string{"a": "", "b": m.Digest})
 	checkTags(t, s, other.ID, map[string]string{"a": m.Digest})
 	checkManifest(t, getManifest(t, s, r.ID, m.Digest), m, "b")
 
-	wantErr(t, "DeleteTag(a) again", s.DeleteTag(t.Context(), r.ID, "a"), meta.ErrTagUnknown)
-	wantErr(t, "DeleteTag(b) in other", s.DeleteTag(t.Context(), other.ID, "b"), meta.ErrTagUnknown)
-	wantErr(t, "DeleteTag(b)", s.DeleteTag(t.Context(), r.ID, "b"), nil)
+	wantErr(t, "DeleteTag(a) again", s.DeleteTag(t.Context(), r.ID, "a", nil), meta.ErrTagUnknown)
+	wantErr(t, "DeleteTag(b) in other", s.DeleteTag(t.Context(), other.ID, "b", nil), meta.ErrTagUnknown)
+	wantErr(t, "DeleteTag(b)", s.DeleteTag(t.Context(), r.ID, "b", nil), nil)
 	// The untagged manifest stays.
 	checkManifest(t, getManifest(t, s, r.ID, m.Digest), m)
 	_, err := s.ResolveTag(t.Context(), r.ID, "b")
@@ -435,7 +435,7 @@ func testListReferrers(t *testing.T, s meta.Store) {
 		}
 	}
 
-	wantErr(t, "DeleteManifest(sbom1)", s.DeleteManifest(t.Context(), r.ID, sbom1.Digest), nil)
+	wantErr(t, "DeleteManifest(sbom1)", s.DeleteManifest(t.Context(), r.ID, sbom1.Digest, nil), nil)
 	got, err := s.ListReferrers(t.Context(), r.ID, subject.Digest, atSBOM)
 	if err != nil || len(got) != 1 || got[0].Digest != sbom2.Digest {
 		t.Errorf("ListReferrers after deleting sbom1 = %+v, %v; want sbom2", got, err)

@@ -37,6 +37,9 @@
 //   - Settings and Annotations compare by value: a store may re-encode
 //     Settings JSON, and nil and empty are the same.
 //   - The order of UploadIDs and ListReferrers is unspecified.
+//   - A job written by a change (PutManifest.Jobs, the jobs of the deleting
+//     methods and StartLifecyclePreview) is stamped with the store's own
+//     clock, as the change takes no time; its RunAfter is kept as given.
 package metatest
 
 import (
@@ -99,6 +102,15 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 		{"Lifecycle/DeleteManifestIf", testDeleteManifestIf},
 		{"Lease/AcquireRelease", testLeases},
 		{"Lease/Concurrent", testConcurrentLease},
+		{"Jobs/Enqueue", testEnqueueJobs},
+		{"Jobs/Keys", testJobKeys},
+		{"Jobs/Claim", testClaimJob},
+		{"Jobs/LeaseLapse", testJobLeaseLapse},
+		{"Jobs/Fail", testFailJob},
+		{"Jobs/Prune", testPruneJobs},
+		{"Jobs/WithChanges", testJobsWithChanges},
+		{"Jobs/ConcurrentClaims", testConcurrentClaims},
+		{"Jobs/ClaimRace", testClaimRace},
 		{"GC/StaleBlobLinks", testStaleBlobLinks},
 		{"GC/UnreferencedBlobs", testUnreferencedBlobs},
 		{"GC/BlobDeletion", testBlobDeletion},

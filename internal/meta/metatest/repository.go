@@ -239,7 +239,7 @@ func testDeleteRepository(t *testing.T, s meta.Store) {
 	getManifest(t, s, r.ID, m.Digest)
 	checkTags(t, s, r.ID, map[string]string{"latest": m.Digest})
 
-	wantErr(t, "DeleteManifest", s.DeleteManifest(t.Context(), r.ID, m.Digest), nil)
+	wantErr(t, "DeleteManifest", s.DeleteManifest(t.Context(), r.ID, m.Digest, nil), nil)
 	wantErr(t, "DeleteRepository once empty", s.DeleteRepository(t.Context(), r.ID, false), nil)
 	_, err := s.GetRepository(t.Context(), reg1, "app")
 	wantErr(t, "GetRepository after delete", err, meta.ErrRepositoryUnknown)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/berth-registry/berth/internal/meta"
 )
@@ -106,7 +107,10 @@ func (s *Store) ManifestsReferencing(ctx context.Context, repoID int64, blobDige
 	return out, nil
 }
 
-func (s *Store) DeleteUntaggedManifest(ctx context.Context, repoID int64, digest string) (bool, error) {
+func (s *Store) DeleteUntaggedManifest(ctx context.Context, repoID int64, digest string, jobs []meta.NewJob) (bool, error) {
+	if err := meta.CheckJobs(jobs); err != nil {
+		return false, fmt.Errorf("meta/sqlite: delete untagged manifest %s: %w", digest, err)
+	}
 	var deleted bool
 	err := s.write(ctx, "delete untagged manifest "+digest, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `
@@ -120,8 +124,11 @@ func (s *Store) DeleteUntaggedManifest(ctx context.Context, repoID int64, digest
 			return err
 		}
 		n, err := res.RowsAffected()
-		deleted = n > 0
-		return err
+		if err != nil || n == 0 {
+			return err
+		}
+		deleted = true
+		return insertJobs(ctx, tx, jobs, time.Time{})
 	})
-	return deleted, err
+	return deleted && err == nil, err
 }

@@ -107,7 +107,10 @@ func (s *Store) MarkLifecycleEvaluated(ctx context.Context, repoID int64, text s
 	})
 }
 
-func (s *Store) StartLifecyclePreview(ctx context.Context, p *meta.LifecyclePreview, staleBefore time.Time) error {
+func (s *Store) StartLifecyclePreview(ctx context.Context, p *meta.LifecyclePreview, staleBefore time.Time, jobs []meta.NewJob) error {
+	if err := meta.CheckJobs(jobs); err != nil {
+		return fmt.Errorf("meta/sqlite: start lifecycle preview: %w", err)
+	}
 	return s.write(ctx, "start lifecycle preview", func(tx *wtx) error {
 		if err := repoExists(ctx, tx, p.RepoID); err != nil {
 			return err
@@ -133,7 +136,10 @@ func (s *Store) StartLifecyclePreview(ctx context.Context, p *meta.LifecyclePrev
 			ON CONFLICT (repo_id) DO UPDATE SET id = excluded.id, policy_text = excluded.policy_text,
 				status = excluded.status, reason = '', started_at = excluded.started_at, finished_at = NULL`,
 			p.RepoID, p.ID, p.Text, meta.PreviewInProgress, nanos(p.StartedAt))
-		return err
+		if err != nil {
+			return err
+		}
+		return insertJobs(ctx, tx, jobs, time.Time{})
 	})
 }
 
@@ -252,7 +258,10 @@ func (s *Store) ManifestChildren(ctx context.Context, repoID int64) (map[string]
 
 // DeleteManifestIf compares times as stored: unix nanoseconds, NULL for
 // the zero time.
-func (s *Store) DeleteManifestIf(ctx context.Context, repoID int64, want meta.ManifestState) (bool, error) {
+func (s *Store) DeleteManifestIf(ctx context.Context, repoID int64, want meta.ManifestState, jobs []meta.NewJob) (bool, error) {
+	if err := meta.CheckJobs(jobs); err != nil {
+		return false, fmt.Errorf("meta/sqlite: delete manifest %s if unchanged: %w", want.Digest, err)
+	}
 	var deleted bool
 	err := s.write(ctx, "delete manifest "+want.Digest+" if unchanged", func(tx *wtx) error {
 		var (
@@ -295,7 +304,7 @@ func (s *Store) DeleteManifestIf(ctx context.Context, repoID int64, want meta.Ma
 			return err
 		}
 		deleted = true
-		return nil
+		return insertJobs(ctx, tx, jobs, time.Time{})
 	})
-	return deleted, err
+	return deleted && err == nil, err
 }

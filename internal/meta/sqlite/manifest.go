@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/berth-registry/berth/internal/meta"
 )
@@ -17,6 +18,9 @@ func (s *Store) PutManifest(ctx context.Context, p *meta.PutManifest) error {
 	m := &p.Manifest
 	annotations, err := marshalAnnotations(m.Annotations)
 	if err != nil {
+		return fmt.Errorf("meta/sqlite: put manifest %s: %w", m.Digest, err)
+	}
+	if err := meta.CheckJobs(p.Jobs); err != nil {
 		return fmt.Errorf("meta/sqlite: put manifest %s: %w", m.Digest, err)
 	}
 	return s.write(ctx, "put manifest "+m.Digest, func(tx *wtx) error {
@@ -52,7 +56,7 @@ func (s *Store) PutManifest(ctx context.Context, p *meta.PutManifest) error {
 				return err
 			}
 		}
-		return nil
+		return insertJobs(ctx, tx, p.Jobs, time.Time{})
 	})
 }
 
@@ -175,7 +179,10 @@ func (s *Store) ResolveTag(ctx context.Context, repoID int64, tag string) (strin
 
 // DeleteManifest lets the cascades remove the manifest's tags and refs.
 // Referrers whose subject it is stay: dangling referrers are allowed.
-func (s *Store) DeleteManifest(ctx context.Context, repoID int64, digest string) error {
+func (s *Store) DeleteManifest(ctx context.Context, repoID int64, digest string, jobs []meta.NewJob) error {
+	if err := meta.CheckJobs(jobs); err != nil {
+		return fmt.Errorf("meta/sqlite: delete manifest %s: %w", digest, err)
+	}
 	return s.write(ctx, "delete manifest "+digest, func(tx *wtx) error {
 		var by string
 		err := tx.QueryRowContext(ctx, `
@@ -188,15 +195,26 @@ func (s *Store) DeleteManifest(ctx context.Context, repoID int64, digest string)
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		return execAffect(ctx, tx, meta.ErrManifestUnknown,
+		err = execAffect(ctx, tx, meta.ErrManifestUnknown,
 			`DELETE FROM manifests WHERE repo_id = ? AND digest = ?`, repoID, digest)
+		if err != nil {
+			return err
+		}
+		return insertJobs(ctx, tx, jobs, time.Time{})
 	})
 }
 
-func (s *Store) DeleteTag(ctx context.Context, repoID int64, tag string) error {
+func (s *Store) DeleteTag(ctx context.Context, repoID int64, tag string, jobs []meta.NewJob) error {
+	if err := meta.CheckJobs(jobs); err != nil {
+		return fmt.Errorf("meta/sqlite: delete tag %s: %w", tag, err)
+	}
 	return s.write(ctx, "delete tag "+tag, func(tx *wtx) error {
-		return execAffect(ctx, tx, meta.ErrTagUnknown,
+		err := execAffect(ctx, tx, meta.ErrTagUnknown,
 			`DELETE FROM tags WHERE repo_id = ? AND name = ?`, repoID, tag)
+		if err != nil {
+			return err
+		}
+		return insertJobs(ctx, tx, jobs, time.Time{})
 	})
 }
 
