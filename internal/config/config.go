@@ -38,6 +38,8 @@ type Config struct {
 	GCInterval        time.Duration
 	GCGrace           time.Duration
 	Metrics           bool
+	// ImageEvents is where ECR's image action events go: "log" or "off".
+	ImageEvents string
 	// Pprof is a loopback address for net/http/pprof; empty serves none.
 	Pprof string
 }
@@ -70,6 +72,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	fs.DurationVar(&c.LifecycleInterval, "lifecycle-interval", time.Hour, "how often every repository's lifecycle policy runs")
 	fs.DurationVar(&c.GCInterval, "gc-interval", time.Hour, "how often garbage collection runs")
 	fs.DurationVar(&c.GCGrace, "gc-grace", 24*time.Hour, "how long garbage collection keeps blobs no image references (a push must send its manifest within it)")
+	fs.StringVar(&c.ImageEvents, "image-events", "log", "where ECR's image action events (push, delete) go: log (the server log, at info) or off")
 	fs.BoolVar(&c.Metrics, "metrics", true, "serve Prometheus metrics at GET /metrics, without authentication (they name repositories)")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this separate loopback address, e.g. 127.0.0.1:6060, for profiling (off by default)")
 
@@ -143,6 +146,9 @@ func (c *Config) validate() error {
 		} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 			errs = append(errs, fmt.Errorf("--pprof %q: the profiler is unauthenticated; give a loopback address like 127.0.0.1:6060", c.Pprof))
 		}
+	}
+	if c.ImageEvents != "log" && c.ImageEvents != "off" {
+		errs = append(errs, fmt.Errorf("--image-events %q: use log or off", c.ImageEvents))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data must name a directory"))

@@ -378,12 +378,6 @@ func (s *Service) reserveBlob(ctx context.Context, id string, d digest.Digest) e
 	}
 }
 
-// Wait waits for the background work that calls started (lifecycle
-// previews) to finish; call it before closing the stores.
-func (s *Service) Wait() {
-	s.background.Wait()
-}
-
 // gcMetrics are garbage collection's metrics on the /metrics page.
 type gcMetrics struct {
 	runs         *metrics.Counter

@@ -376,7 +376,8 @@ func (s *Service) BatchDeleteImage(ctx context.Context, reg meta.RegistryKey, na
 			continue
 		}
 		for _, tag := range t.tags {
-			err := s.meta.DeleteTag(ctx, r.ID, tag, nil)
+			jobs := s.imageJobs(r, ImageEvent{Action: ImageDeleted, Digest: dg, Tags: []string{tag}})
+			err := s.meta.DeleteTag(ctx, r.ID, tag, jobs)
 			if errors.Is(err, meta.ErrTagUnknown) {
 				failures = append(failures, ImageFailure{ID: ImageID{Digest: dg, Tag: tag}, Code: FailureImageNotFound, Reason: reasonImageNotFound})
 				continue
@@ -386,7 +387,7 @@ func (s *Service) BatchDeleteImage(ctx context.Context, reg meta.RegistryKey, na
 			}
 			deleted = append(deleted, ImageID{Digest: dg, Tag: tag})
 		}
-		if _, err := s.meta.DeleteUntaggedManifest(ctx, r.ID, dg, nil); err != nil {
+		if _, err := s.meta.DeleteUntaggedManifest(ctx, r.ID, dg, s.imageJobs(r, ImageEvent{Action: ImageDeleted, Digest: dg})); err != nil {
 			return nil, nil, fmt.Errorf("delete untagged manifest %s: %w", dg, err)
 		}
 	}
@@ -405,7 +406,7 @@ func (s *Service) BatchDeleteImage(ctx context.Context, reg meta.RegistryKey, na
 				continue
 			}
 			t := targets[dg]
-			err := s.meta.DeleteManifest(ctx, r.ID, dg, nil)
+			err := s.meta.DeleteManifest(ctx, r.ID, dg, s.imageJobs(r, ImageEvent{Action: ImageDeleted, Digest: dg, Tags: t.tags}))
 			var refd *meta.ReferencedError
 			switch {
 			case errors.As(err, &refd):
@@ -437,6 +438,9 @@ func (s *Service) BatchDeleteImage(ctx context.Context, reg meta.RegistryKey, na
 			failures = append(failures, ImageFailure{ID: id, Code: FailureReferencedByManifestList,
 				Reason: fmt.Sprintf("Requested image referenced by manifest list: [%s]", refd.By)})
 		}
+	}
+	if len(deleted) > 0 {
+		s.jobsWritten(len(s.opts.ImageEventQueues))
 	}
 	return deleted, failures, nil
 }

@@ -10,6 +10,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -136,9 +137,10 @@ func (s *Service) evaluate(ctx context.Context, r *meta.Repository, pol *lifecyc
 }
 
 // StartLifecyclePreview starts evaluating policy text (the repository's
-// policy when text is empty) against the repository, in the background,
-// and returns the preview IN_PROGRESS. The outcome is stored, so that any
-// node answers GetLifecyclePreview.
+// policy when text is empty) against the repository and returns the
+// preview IN_PROGRESS. The evaluation is a job written with the preview
+// (QueueLifecyclePreview), run by any node's job runner; its outcome is
+// stored, so that any node answers GetLifecyclePreview.
 func (s *Service) StartLifecyclePreview(ctx context.Context, reg meta.RegistryKey, name, text string) (*meta.LifecyclePreview, error) {
 	r, err := s.Repository(ctx, reg, name, false)
 	if err != nil {
@@ -151,13 +153,17 @@ func (s *Service) StartLifecyclePreview(ctx context.Context, reg meta.RegistryKe
 		}
 		text = p.Text
 	}
-	pol, err := parsePolicy(text)
-	if err != nil {
+	if _, err := parsePolicy(text); err != nil {
 		return nil, err
 	}
 	now := s.now().UTC()
 	pv := &meta.LifecyclePreview{RepoID: r.ID, ID: newUploadID(), Text: text, Status: meta.PreviewInProgress, StartedAt: now}
-	err = s.meta.StartLifecyclePreview(ctx, pv, now.Add(-previewStaleAfter), nil)
+	payload, err := json.Marshal(previewJob{RepoID: r.ID, Account: reg.Account, Region: reg.Region, Name: r.Name, PreviewID: pv.ID, Text: text})
+	if err != nil {
+		return nil, fmt.Errorf("encode lifecycle preview job: %w", err)
+	}
+	jobs := []meta.NewJob{{Queue: QueueLifecyclePreview, Key: pv.ID, Payload: payload}}
+	err = s.meta.StartLifecyclePreview(ctx, pv, now.Add(-previewStaleAfter), jobs)
 	switch {
 	case errors.Is(err, meta.ErrPreviewInProgress):
 		return nil, errorf(ErrLifecyclePreviewInProgress,
@@ -167,15 +173,14 @@ func (s *Service) StartLifecyclePreview(ctx context.Context, reg meta.RegistryKe
 	case err != nil:
 		return nil, fmt.Errorf("start lifecycle preview: %w", err)
 	}
-	s.background.Add(1)
-	go func() {
-		defer s.background.Done()
-		s.runPreview(context.WithoutCancel(ctx), r, pol, *pv)
-	}()
+	s.jobsWritten(len(jobs))
 	return pv, nil
 }
 
-func (s *Service) runPreview(ctx context.Context, r *meta.Repository, pol *lifecycle.Policy, pv meta.LifecyclePreview) {
+// runPreview evaluates a preview and records its outcome. An evaluation
+// that fails is recorded as FAILED; a failure to record it is returned,
+// for the job to be tried again.
+func (s *Service) runPreview(ctx context.Context, r *meta.Repository, pol *lifecycle.Policy, pv meta.LifecyclePreview) error {
 	results, _, err := s.evaluate(ctx, r, pol, s.now().UTC())
 	pv.FinishedAt = s.now().UTC()
 	if err != nil {
@@ -187,8 +192,9 @@ func (s *Service) runPreview(ctx context.Context, r *meta.Repository, pol *lifec
 	}
 	err = s.meta.FinishLifecyclePreview(ctx, &pv)
 	if err != nil && !errors.Is(err, meta.ErrNotFound) {
-		s.log.ErrorContext(ctx, "record lifecycle preview", "repository", r.Name, "err", err)
+		return fmt.Errorf("record lifecycle preview of %s: %w", r.Name, err)
 	}
+	return nil
 }
 
 func previewResults(rs []lifecycle.Result) []meta.PreviewResult {
@@ -411,7 +417,8 @@ func (s *Service) executeLifecycle(ctx context.Context, r *meta.Repository, p *m
 		for _, res := range expire {
 			m := seen.manifests[res.Digest]
 			ok, err := s.meta.DeleteManifestIf(ctx, r.ID, meta.ManifestState{
-				Digest: m.Digest, Tags: m.Tags, PushedAt: m.PushedAt, LastPulledAt: m.LastPulledAt}, nil)
+				Digest: m.Digest, Tags: m.Tags, PushedAt: m.PushedAt, LastPulledAt: m.LastPulledAt},
+				s.imageJobs(r, ImageEvent{Action: ImageDeleted, Digest: m.Digest, Tags: m.Tags}))
 			var refd *meta.ReferencedError
 			switch {
 			case errors.As(err, &refd):
@@ -427,6 +434,7 @@ func (s *Service) executeLifecycle(ctx context.Context, r *meta.Repository, p *m
 					"digest", res.Digest, "tags", res.Tags, "rule_priority", res.AppliedRulePriority)
 			default:
 				run.Expired = append(run.Expired, res)
+				s.jobsWritten(len(s.opts.ImageEventQueues))
 				s.lm.expired.Inc(labels...)
 				s.log.InfoContext(ctx, "lifecycle expired image",
 					"registry", r.Registry.Account, "region", r.Registry.Region, "repository", r.Name,

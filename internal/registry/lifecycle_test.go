@@ -13,6 +13,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-registry/berth/internal/jobs"
 	"github.com/berth-registry/berth/internal/lifecycle"
 	"github.com/berth-registry/berth/internal/meta"
 )
@@ -44,8 +45,45 @@ func newClockedService(t *testing.T) (*Service, *testClock) {
 	clk := &testClock{t: lcNow}
 	s.now = clk.now
 	s.log = slog.New(slog.DiscardHandler)
-	t.Cleanup(s.Wait)
+	runJobs(t, s)
 	return s, clk
+}
+
+// runJobs runs a job runner for the service's queues until the test ends,
+// as the server does.
+func runJobs(t *testing.T, s *Service) {
+	t.Helper()
+	r := jobs.New(s.meta.(jobs.Store), jobs.Options{PollInterval: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	s.RegisterJobs(r)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
+// finishedPreview waits for the repository's preview to leave IN_PROGRESS.
+func finishedPreview(t *testing.T, s *Service, name string) *LifecyclePreview {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		pv, err := s.GetLifecyclePreview(context.Background(), testReg, name, nil, "")
+		if err != nil {
+			t.Fatalf("GetLifecyclePreview: %v", err)
+		}
+		if pv.Status != meta.PreviewInProgress {
+			return pv
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the preview of %s is still in progress", name)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // pushBlob pushes bytes as a blob of the repository.
@@ -231,11 +269,7 @@ func previewOf(t *testing.T, s *Service, text string) *LifecyclePreview {
 	if started.Status != meta.PreviewInProgress {
 		t.Errorf("started preview status %s", started.Status)
 	}
-	s.Wait()
-	pv, err := s.GetLifecyclePreview(ctx, testReg, "app", nil, "")
-	if err != nil {
-		t.Fatalf("GetLifecyclePreview: %v", err)
-	}
+	pv := finishedPreview(t, s, "app")
 	if pv.Status != meta.PreviewComplete {
 		t.Fatalf("preview status %s (%s)", pv.Status, pv.Reason)
 	}
@@ -636,11 +670,10 @@ func TestLifecyclePolicyErrors(t *testing.T) {
 		t.Errorf("preview while running: %+v, %v", pv, err)
 	}
 	close(release)
-	s.Wait()
-	s.meta = s.meta.(*hookStore).Store
-	if pv, err := s.GetLifecyclePreview(ctx, testReg, "app", nil, ""); err != nil || pv.Status != meta.PreviewComplete || pv.Text != text {
-		t.Errorf("finished preview: %+v, %v", pv, err)
+	if pv := finishedPreview(t, s, "app"); pv.Status != meta.PreviewComplete || pv.Text != text {
+		t.Errorf("finished preview: %+v", pv)
 	}
+	s.meta = s.meta.(*hookStore).Store
 }
 
 // TestLifecyclePreviewFilter narrows a preview's results by image id and

@@ -125,7 +125,8 @@ func (s *Service) PutManifest(ctx context.Context, reg meta.RegistryKey, name, r
 	for i, t := range tags {
 		writes[i] = meta.TagWrite{Name: t, Immutable: tagImmutable(r, t)}
 	}
-	err = s.meta.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Manifest: *m, Refs: refs, Tags: writes})
+	jobs := s.imageJobs(r, ImageEvent{Action: ImagePushed, Digest: m.Digest, Tags: tags, MediaType: m.MediaType, ArtifactType: m.ArtifactType, At: m.PushedAt})
+	err = s.meta.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Manifest: *m, Refs: refs, Tags: writes, Jobs: jobs})
 	if err != nil {
 		undo()
 	}
@@ -146,6 +147,7 @@ func (s *Service) PutManifest(ctx context.Context, reg meta.RegistryKey, name, r
 	case err != nil:
 		return nil, fmt.Errorf("put manifest: %w", err)
 	}
+	s.jobsWritten(len(jobs))
 	out := &PushedManifest{Digest: got, Tags: tags}
 	if m.Subject != "" {
 		out.Subject = digest.Digest(m.Subject)
@@ -413,20 +415,23 @@ func (s *Service) DeleteManifest(ctx context.Context, reg meta.RegistryKey, name
 		if err := ValidateTag(ref); err != nil {
 			return err
 		}
-		err := s.meta.DeleteTag(ctx, r.ID, ref, nil)
+		jobs := s.imageJobs(r, ImageEvent{Action: ImageDeleted, Tags: []string{ref}})
+		err := s.meta.DeleteTag(ctx, r.ID, ref, jobs)
 		if errors.Is(err, meta.ErrTagUnknown) {
 			return manifestUnknown(name, ref)
 		}
 		if err != nil {
 			return fmt.Errorf("delete tag %s: %w", ref, err)
 		}
+		s.jobsWritten(len(jobs))
 		return nil
 	}
 	d, err := ParseDigest(ref)
 	if err != nil {
 		return err
 	}
-	err = s.meta.DeleteManifest(ctx, r.ID, d.String(), nil)
+	jobs := s.imageJobs(r, ImageEvent{Action: ImageDeleted, Digest: d.String()})
+	err = s.meta.DeleteManifest(ctx, r.ID, d.String(), jobs)
 	var refd *meta.ReferencedError
 	switch {
 	case errors.As(err, &refd):
@@ -436,5 +441,6 @@ func (s *Service) DeleteManifest(ctx context.Context, reg meta.RegistryKey, name
 	case err != nil:
 		return fmt.Errorf("delete manifest %s: %w", d, err)
 	}
+	s.jobsWritten(len(jobs))
 	return nil
 }

@@ -33,6 +33,9 @@ type Options struct {
 	// Changes is told of every committed change that makes cached
 	// authorization decisions stale; nil tells no one.
 	Changes changes.Notifier
+	// ImageEventQueues are the job queues that receive every ImageEvent,
+	// each as a job written in the transaction of the change.
+	ImageEventQueues []string
 }
 
 const (
@@ -62,7 +65,9 @@ type Service struct {
 	log   *slog.Logger
 	// changes is opts.Changes.
 	changes changes.Notifier
-	now     func() time.Time
+	// notify wakes this node's job runner (RegisterJobs).
+	notify func()
+	now    func() time.Time
 
 	// uploadLocks serialises requests on one upload session within this
 	// process, so that two PATCHes cannot write the same staging offset.
@@ -70,13 +75,11 @@ type Service struct {
 	pullRec     *pullRecorder
 
 	// node names this process in leases (lifecycle.go, gc.go); jobLocks
-	// runs one job of a name at a time here; background counts the
-	// lifecycle previews running.
-	node       string
-	jobLocks   keyedMutex
-	background sync.WaitGroup
-	lm         *lifecycleMetrics
-	gm         *gcMetrics
+	// runs one job of a name at a time here.
+	node     string
+	jobLocks keyedMutex
+	lm       *lifecycleMetrics
+	gm       *gcMetrics
 }
 
 // New returns a Service.

@@ -25,8 +25,10 @@ import (
 	"github.com/berth-registry/berth/internal/config"
 	"github.com/berth-registry/berth/internal/ecrapi"
 	"github.com/berth-registry/berth/internal/ecrpublicapi"
+	"github.com/berth-registry/berth/internal/events"
 	"github.com/berth-registry/berth/internal/iam"
 	"github.com/berth-registry/berth/internal/iamapi"
+	"github.com/berth-registry/berth/internal/jobs"
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/meta/repocache"
 	"github.com/berth-registry/berth/internal/meta/sqlite"
@@ -51,6 +53,9 @@ type Server struct {
 	listener net.Listener
 	metrics  *metrics.Registry
 	changes  *changes.Bus
+	// jobs runs the outbox's jobs of this node (lifecycle previews, image
+	// events).
+	jobs *jobs.Runner
 }
 
 // New opens storage under the data directory and builds the handlers.
@@ -73,12 +78,24 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	// here, the authorization decisions once routes makes the authorizer.
 	bus := &changes.Bus{}
 	bus.Subscribe(changes.Repositories, m.Invalidate)
+	var eventQueues []string
+	if cfg.ImageEvents != "off" {
+		eventQueues = []string{events.Queue}
+	}
 	svc := registry.New(m, blobs, registry.Options{
 		AutoCreateRepositories: cfg.AutoCreateRepositories,
 		Logger:                 log,
 		Metrics:                mreg,
 		Changes:                bus,
+		ImageEventQueues:       eventQueues,
 	})
+	// The outbox's jobs: every node runs every queue; a job is claimed by
+	// one node at a time, and taken over when its node dies.
+	runner := jobs.New(m, jobs.Options{Logger: log})
+	svc.RegisterJobs(runner)
+	if cfg.ImageEvents == "log" {
+		runner.Handle(events.Queue, events.Handler(events.LogSink{Log: log}), jobs.QueueOptions{})
+	}
 	removed, err := svc.CleanStaging(ctx)
 	if err != nil {
 		m.Close()
@@ -87,7 +104,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	if removed > 0 {
 		log.Info("removed staging files of uploads that no session owns", "count", removed)
 	}
-	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, metrics: mreg, changes: bus}
+	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, metrics: mreg, changes: bus, jobs: runner}
 	if err := s.openIdentities(); err != nil {
 		m.Close()
 		return nil, err
@@ -285,10 +302,12 @@ func (s *Server) Serve(ctx context.Context) error {
 		defer close(janitorDone)
 		s.expireUploads(jctx)
 	}()
-	// Lifecycle policies and garbage collection (docs/lifecycle.md).
-	var jobs sync.WaitGroup
-	jobs.Go(func() { s.svc.LifecycleLoop(jctx, s.cfg.LifecycleInterval) })
-	jobs.Go(func() { s.svc.GCLoop(jctx, s.cfg.GCInterval, s.cfg.GCGrace) })
+	// Lifecycle policies and garbage collection (docs/lifecycle.md), and
+	// the outbox's jobs.
+	var loops sync.WaitGroup
+	loops.Go(func() { s.svc.LifecycleLoop(jctx, s.cfg.LifecycleInterval) })
+	loops.Go(func() { s.svc.GCLoop(jctx, s.cfg.GCInterval, s.cfg.GCGrace) })
+	loops.Go(func() { s.jobs.Run(jctx) })
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {
@@ -315,8 +334,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	stopJanitor()
 	<-janitorDone
-	jobs.Wait()
-	s.svc.Wait()
+	loops.Wait()
 	s.svc.FlushPulls(context.Background())
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
