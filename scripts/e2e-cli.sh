@@ -334,6 +334,14 @@ t_sts() {
 }
 check "aws sts get-caller-identity: Account and Arn of the root keys" t_sts
 
+t_not_served() {
+  local out
+  out=$(must_fail aws ecr-public create-repository --repository-name gallery --region us-east-1 2>&1)
+  expect_contains "aws ecr-public create-repository" "$out" "UnsupportedOperationException"
+  expect_contains "aws ecr-public create-repository" "$out" "Berth does not serve ECR Public's CreateRepository yet"
+}
+check "aws ecr-public create-repository: Berth says what it does not serve yet" t_not_served
+
 t_create_repo() {
   local out
   out=$(show aws ecr create-repository --repository-name my-repo --region us-east-1 --output json)
@@ -422,6 +430,23 @@ t_describe_images() {
   expect_eq "imagePushedAt is set" "$(json '"imagePushedAt" in d["imageDetails"][0]' <<<"$out")" true
 }
 check "aws ecr describe-images --repository-name my-repo: tags, size, media type" t_describe_images
+
+# The push's image event went through the outbox to the log (--image-events
+# log), as ECR's "ECR Image Action" event.
+t_image_event() {
+  local digest want i
+  digest=$(get pushed_digest)
+  want="msg=\"ECR Image Action\" action=PUSH repository=my-repo digest=$digest tag=latest"
+  for i in $(seq 50); do
+    if grep -qF "$want" "$TMP/berth.log"; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "no line in berth's log contains: $want"
+  return 1
+}
+check "berth's log: an \"ECR Image Action\" PUSH event for $REG/my-repo:latest" t_image_event
 
 t_batch_get() {
   local out digest

@@ -21,7 +21,8 @@ const (
 	// Policies: an identity, a policy, a repository's policy or tags, or a
 	// repository itself changed, so authorization decisions are stale.
 	Policies Topic = "policies"
-	// Repositories: a repository was created, changed or deleted.
+	// Repositories: a repository was created, changed or deleted, so the
+	// repositories cached by name are stale.
 	Repositories Topic = "repositories"
 )
 

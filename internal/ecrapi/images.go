@@ -175,28 +175,47 @@ type listImagesOut struct {
 	NextToken *string           `json:"nextToken,omitempty"`
 }
 
-func (a *API) listImages(ctx context.Context, c *awsapi.Call, in *listImagesIn) (*listImagesOut, error) {
-	reg := in.registry(c)
-	if err := checkMaxResults(in.MaxResults, registry.MaxPageSize); err != nil {
+// imageListing is where a ListImages or DescribeImages call starts: the
+// tag status its filter asks for, the scope and position of its page, and
+// whether the filter selects nothing Berth keeps (archived images), in
+// which case the repository has been checked and the answer is empty.
+type imageListing struct {
+	status    registry.TagStatus
+	scope, at pageToken
+	empty     bool
+}
+
+func (a *API) startImageListing(ctx context.Context, c *awsapi.Call, repo repoRef, maxResults *int, filter *imageFilter, nextToken *string) (*imageListing, error) {
+	if err := checkMaxResults(maxResults, registry.MaxPageSize); err != nil {
 		return nil, err
 	}
-	status, none, err := in.Filter.tagStatus()
+	status, none, err := filter.tagStatus()
 	if err != nil {
 		return nil, err
 	}
-	scope := pageScope(c, reg, in.RepositoryName, string(status))
-	p, err := a.openPage(in.NextToken, scope)
+	reg := repo.registry(c)
+	l := &imageListing{status: status, scope: pageScope(c, reg, repo.RepositoryName, string(status)), empty: none}
+	if l.at, err = a.openPage(nextToken, l.scope); err != nil {
+		return nil, err
+	}
+	if none {
+		if _, err := a.reg.Repository(ctx, reg, repo.RepositoryName, false); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+func (a *API) listImages(ctx context.Context, c *awsapi.Call, in *listImagesIn) (*listImagesOut, error) {
+	l, err := a.startImageListing(ctx, c, in.repoRef, in.MaxResults, in.Filter, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
 	out := &listImagesOut{ImageIDs: []imageIdentifier{}}
-	if none {
-		if _, err := a.reg.Repository(ctx, reg, in.RepositoryName, false); err != nil {
-			return nil, err
-		}
+	if l.empty {
 		return out, nil
 	}
-	ids, next, err := a.reg.ListImageIDs(ctx, reg, in.RepositoryName, status, registry.ImageID{Digest: p.After, Tag: p.Tag}, pageSize(in.MaxResults, defaultImagePage))
+	ids, next, err := a.reg.ListImageIDs(ctx, in.registry(c), in.RepositoryName, l.status, registry.ImageID{Digest: l.at.After, Tag: l.at.Tag}, pageSize(in.MaxResults, defaultImagePage))
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +223,7 @@ func (a *API) listImages(ctx context.Context, c *awsapi.Call, in *listImagesIn) 
 		out.ImageIDs = append(out.ImageIDs, imageIDOut(id))
 	}
 	if next != nil {
-		p := scope
+		p := l.scope
 		p.After, p.Tag = next.Digest, next.Tag
 		out.NextToken = a.sealPage(p)
 	}
@@ -270,25 +289,14 @@ func (a *API) describeImages(ctx context.Context, c *awsapi.Call, in *describeIm
 		}
 		return out, nil
 	}
-	if err := checkMaxResults(in.MaxResults, registry.MaxPageSize); err != nil {
-		return nil, err
-	}
-	status, none, err := in.Filter.tagStatus()
+	l, err := a.startImageListing(ctx, c, in.repoRef, in.MaxResults, in.Filter, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
-	scope := pageScope(c, reg, in.RepositoryName, string(status))
-	p, err := a.openPage(in.NextToken, scope)
-	if err != nil {
-		return nil, err
-	}
-	if none {
-		if _, err := a.reg.Repository(ctx, reg, in.RepositoryName, false); err != nil {
-			return nil, err
-		}
+	if l.empty {
 		return out, nil
 	}
-	ms, more, err := a.reg.DescribeImages(ctx, reg, in.RepositoryName, status, p.After, pageSize(in.MaxResults, defaultImagePage))
+	ms, more, err := a.reg.DescribeImages(ctx, reg, in.RepositoryName, l.status, l.at.After, pageSize(in.MaxResults, defaultImagePage))
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +304,7 @@ func (a *API) describeImages(ctx context.Context, c *awsapi.Call, in *describeIm
 		out.ImageDetails = append(out.ImageDetails, imageDetailOut(reg, in.RepositoryName, m))
 	}
 	if more {
-		p := scope
+		p := l.scope
 		p.After = ms[len(ms)-1].Digest
 		out.NextToken = a.sealPage(p)
 	}

@@ -262,7 +262,7 @@ func (s *Service) CreateRepositoryWith(ctx context.Context, reg meta.RegistryKey
 		return nil, fmt.Errorf("create repository %s: %w", spec.Name, err)
 	}
 	// Decisions made while the repository did not exist ignored its tags.
-	s.changes.Changed(ctx, changes.Policies)
+	s.changes.Changed(ctx, changes.Policies, changes.Repositories)
 	return &RepositoryInfo{Repository: r, Config: c}, nil
 }
 
@@ -317,7 +317,7 @@ func (s *Service) DeleteRepository(ctx context.Context, reg meta.RegistryKey, na
 		return nil, fmt.Errorf("delete repository %s: %w", name, err)
 	}
 	// Its policy and tags go with it.
-	s.changes.Changed(ctx, changes.Policies)
+	s.changes.Changed(ctx, changes.Policies, changes.Repositories)
 	return ri, nil
 }
 
@@ -353,7 +353,7 @@ func (s *Service) modify(ctx context.Context, reg meta.RegistryKey, name string,
 		return nil, fmt.Errorf("update repository %s: %w", name, err)
 	}
 	// A repository's policy and tags feed authorization decisions.
-	s.changes.Changed(ctx, changes.Policies)
+	s.changes.Changed(ctx, changes.Policies, changes.Repositories)
 	return out, nil
 }
 

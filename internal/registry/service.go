@@ -151,7 +151,7 @@ func (s *Service) repository(ctx context.Context, reg meta.RegistryKey, name str
 		}
 		return nil, false, fmt.Errorf("create repository %s: %w", name, err)
 	}
-	s.changes.Changed(ctx, changes.Policies)
+	s.changes.Changed(ctx, changes.Policies, changes.Repositories)
 	s.log.InfoContext(ctx, "repository created on first push", "registry", reg.Account, "region", reg.Region, "repository", name)
 	return r, true, nil
 }

@@ -25,6 +25,24 @@ func TestStore(t *testing.T) {
 	})
 }
 
+// TestStoreShared runs the suite's races on two handles on one database
+// file, as two processes would open it.
+func TestStoreShared(t *testing.T) {
+	metatest.RunShared(t, func(t *testing.T) (meta.Store, meta.Store) {
+		path := filepath.Join(t.TempDir(), "meta.db")
+		a, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Open(path)
+		if err != nil {
+			a.Close()
+			t.Fatal(err)
+		}
+		return a, b
+	})
+}
+
 func openTemp(t *testing.T) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "meta.db")

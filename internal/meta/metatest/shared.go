@@ -1,0 +1,72 @@
+package metatest
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/berth-registry/berth/internal/meta"
+)
+
+// RunShared runs the suite's races with two handles on one store, as two
+// nodes sharing a database have: the contended calls alternate between the
+// handles, so each guarantee (one repository of a name, one advance of an
+// upload from an offset, one holder of a lease, one worker per job) must
+// hold across connections, not only within one handle's locks. open
+// returns two handles on one new, empty store; RunShared closes both.
+func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, s meta.Store)
+	}{
+		{"Concurrent/CreateRepository", testConcurrentCreateRepository},
+		{"Concurrent/AdvanceUpload", testConcurrentAdvanceUpload},
+		{"Lease/Concurrent", testConcurrentLease},
+		{"Jobs/ConcurrentClaims", testConcurrentClaims},
+		{"Jobs/ClaimRace", testClaimRace},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := open(t)
+			t.Cleanup(func() {
+				for _, s := range []meta.Store{a, b} {
+					if err := s.Close(); err != nil {
+						t.Errorf("Close: %v", err)
+					}
+				}
+			})
+			tc.fn(t, &twoHandles{Store: a, other: b})
+		})
+	}
+}
+
+// twoHandles sends the contended calls to its two handles in turn, and
+// everything else to the first.
+type twoHandles struct {
+	meta.Store
+	other meta.Store
+	n     atomic.Uint64
+}
+
+func (h *twoHandles) pick() meta.Store {
+	if h.n.Add(1)%2 == 0 {
+		return h.Store
+	}
+	return h.other
+}
+
+func (h *twoHandles) CreateRepository(ctx context.Context, r *meta.Repository) error {
+	return h.pick().CreateRepository(ctx, r)
+}
+
+func (h *twoHandles) AdvanceUpload(ctx context.Context, id string, from int64, u *meta.Upload) error {
+	return h.pick().AdvanceUpload(ctx, id, from, u)
+}
+
+func (h *twoHandles) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	return h.pick().AcquireLease(ctx, name, holder, now, ttl)
+}
+
+func (h *twoHandles) ClaimJob(ctx context.Context, queues []string, holder string, now time.Time, lease time.Duration) (*meta.Job, error) {
+	return h.pick().ClaimJob(ctx, queues, holder, now, lease)
+}
