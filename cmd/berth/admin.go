@@ -10,21 +10,23 @@ import (
 	"io"
 	"math/big"
 	"os"
-	"path/filepath"
 	"regexp"
 	"text/tabwriter"
 	"time"
 
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/meta"
-	"github.com/berth-registry/berth/internal/meta/sqlite"
+	"github.com/berth-registry/berth/internal/server"
 )
 
 const adminUsage = `Usage:
-  berth admin create-account [--data DIR] [--account-id ID] [--output text|json]
+  berth admin create-account [--data DIR | --meta URL] [--account-id ID] [--output text|json]
       create an account and print its root credentials (shown once)
-  berth admin list-accounts [--data DIR]
+  berth admin list-accounts [--data DIR | --meta URL]
       list the accounts created with create-account
+
+--meta (BERTH_META) names the metadata store as berth serve's does
+(sqlite:PATH or postgres://…); without it, the embedded database in --data.
 
 A running berth sees new accounts at once: identities are read from the
 database on every request. The default account (--default-account of berth
@@ -44,6 +46,7 @@ func admin(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	fs := flag.NewFlagSet("berth admin "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr(getenv, "BERTH_DATA", "./berth-data"), "data directory of the berth whose accounts to manage")
+	metaURL := fs.String("meta", envOr(getenv, "BERTH_META", ""), "metadata store URL, as berth serve --meta (default: the embedded database in --data)")
 	defaultAccount := fs.String("default-account", envOr(getenv, "BERTH_DEFAULT_ACCOUNT", "000000000000"), "the server's default account, which cannot be created here")
 	var accountID, output *string
 	switch cmd {
@@ -63,10 +66,12 @@ func admin(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if _, err := os.Stat(*data); err != nil {
-		return fmt.Errorf("data directory %s: %w (run berth serve --data %s once first)", *data, err, *data)
+	if *metaURL == "" {
+		if _, err := os.Stat(*data); err != nil {
+			return fmt.Errorf("data directory %s: %w (run berth serve --data %s once first)", *data, err, *data)
+		}
 	}
-	store, err := sqlite.Open(filepath.Join(*data, "berth.db"))
+	store, err := server.OpenMeta(context.Background(), *metaURL, *data)
 	if err != nil {
 		return err
 	}

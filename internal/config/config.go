@@ -13,12 +13,18 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/berth-registry/berth/internal/storeurl"
 )
 
 // Config is everything `berth serve` needs.
 type Config struct {
-	Listen                 string
-	DataDir                string
+	Listen  string
+	DataDir string
+	// Meta and Blobs choose the stores by URL (package storeurl); "" is
+	// the embedded default under DataDir.
+	Meta                   string
+	Blobs                  string
 	TLSCert                string
 	TLSKey                 string
 	LogLevel               string
@@ -54,7 +60,9 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	c := &Config{}
 	fs := flag.NewFlagSet("berth serve", flag.ContinueOnError)
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:5000", "address to listen on (host:port)")
-	fs.StringVar(&c.DataDir, "data", "./berth-data", "directory for the embedded database and blobs")
+	fs.StringVar(&c.DataDir, "data", "./berth-data", "directory for the embedded database and blobs, and the node's local files")
+	fs.StringVar(&c.Meta, "meta", "", "metadata store: sqlite:PATH or postgres://user:pass@host:port/db?sslmode=… (default sqlite:<data>/berth.db)")
+	fs.StringVar(&c.Blobs, "blobs", "", "blob store: file:PATH or s3://BUCKET[/PREFIX]?endpoint=URL&region=R&path-style=true (default file:<data>/blobs)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM); serves HTTPS with --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -152,6 +160,12 @@ func (c *Config) validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data must name a directory"))
+	}
+	if _, err := storeurl.ParseMeta(c.Meta, c.DataDir); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := storeurl.ParseBlobs(c.Blobs, c.DataDir); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -31,6 +31,14 @@ func TestParse(t *testing.T) {
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: "--log-level"},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: "--log-format"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected argument"},
+		{name: "stores by URL", args: []string{"--blobs", "s3://b/p?endpoint=http://127.0.0.1:9000"},
+			env: map[string]string{"BERTH_META": "postgres://berth@db:5432/berth"},
+			check: func(c *Config) bool {
+				return c.Meta == "postgres://berth@db:5432/berth" && c.Blobs == "s3://b/p?endpoint=http://127.0.0.1:9000"
+			}},
+		{name: "bad meta URL", env: map[string]string{"BERTH_META": "mysql://db/berth"}, wantErr: "--meta"},
+		{name: "bad blobs URL", args: []string{"--blobs", "s3://"}, wantErr: "name the bucket"},
+		{name: "bad image events", args: []string{"--image-events", "kafka"}, wantErr: "--image-events"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse(tc.args, func(k string) string { return tc.env[k] })

@@ -20,7 +20,6 @@ import (
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/awsapi"
-	"github.com/berth-registry/berth/internal/blob/fs"
 	"github.com/berth-registry/berth/internal/changes"
 	"github.com/berth-registry/berth/internal/config"
 	"github.com/berth-registry/berth/internal/ecrapi"
@@ -31,7 +30,6 @@ import (
 	"github.com/berth-registry/berth/internal/jobs"
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/meta/repocache"
-	"github.com/berth-registry/berth/internal/meta/sqlite"
 	"github.com/berth-registry/berth/internal/metrics"
 	"github.com/berth-registry/berth/internal/ocidist"
 	"github.com/berth-registry/berth/internal/registry"
@@ -63,13 +61,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	blobs, err := fs.New(filepath.Join(cfg.DataDir, "blobs"))
+	blobs, err := OpenBlobs(ctx, cfg.Blobs, cfg.DataDir)
 	if err != nil {
-		return nil, fmt.Errorf("open blob store: %w", err)
+		return nil, err
 	}
-	db, err := sqlite.Open(filepath.Join(cfg.DataDir, "berth.db"))
+	db, err := OpenMeta(ctx, cfg.Meta, cfg.DataDir)
 	if err != nil {
-		return nil, fmt.Errorf("open metadata store: %w", err)
+		return nil, err
 	}
 	// Every data-plane request looks its repository up by name.
 	m := repocache.New(db, repocache.DefaultTTL)

@@ -1,0 +1,49 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/berth-registry/berth/internal/blob"
+	"github.com/berth-registry/berth/internal/blob/fs"
+	"github.com/berth-registry/berth/internal/meta"
+	"github.com/berth-registry/berth/internal/meta/sqlite"
+	"github.com/berth-registry/berth/internal/storeurl"
+)
+
+// OpenMeta opens the metadata store a --meta URL names ("" for the
+// embedded database in dataDir): for `berth serve` and every command that
+// opens storage.
+func OpenMeta(ctx context.Context, rawURL, dataDir string) (meta.Store, error) {
+	u, err := storeurl.ParseMeta(rawURL, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	switch u.Scheme {
+	case "sqlite":
+		s, err := sqlite.Open(u.Path)
+		if err != nil {
+			return nil, fmt.Errorf("open metadata store %s: %w", u.Redacted(), err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("--meta %s: this build of Berth cannot open %s stores yet", u.Redacted(), u.Scheme)
+}
+
+// OpenBlobs opens the blob store a --blobs URL names ("" for the blob
+// directory in dataDir).
+func OpenBlobs(ctx context.Context, rawURL, dataDir string) (blob.Store, error) {
+	u, err := storeurl.ParseBlobs(rawURL, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	switch u.Scheme {
+	case "file":
+		s, err := fs.New(u.Path)
+		if err != nil {
+			return nil, fmt.Errorf("open blob store file:%s: %w", u.Path, err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("--blobs: this build of Berth cannot open %s stores yet", u.Scheme)
+}
