@@ -142,6 +142,10 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string) (*au
 		return nil, "", &Error{Code: se.Code, Message: se.Message, Status: se.Status}
 	}
 	if err != nil {
+		if unavailable(err) {
+			s.log.WarnContext(r.Context(), "verify signature: a store is unavailable", "err", err)
+			return nil, "", serviceUnavailable()
+		}
 		s.log.ErrorContext(r.Context(), "verify signature", "err", err)
 		return nil, "", &Error{Code: "InternalFailure", Status: http.StatusInternalServerError, Message: "signature verification failed on the server"}
 	}
@@ -149,6 +153,10 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string) (*au
 		return nil, "", errorf(sigv4.CodeInvalidSignature, fmt.Sprintf("Credential should be scoped to correct service: '%s'. ", service))
 	}
 	p, _, err := s.opts.Directory.Lookup(r.Context(), res.AccessKeyID)
+	if unavailable(err) {
+		s.log.WarnContext(r.Context(), "look up the caller: a store is unavailable", "err", err)
+		return nil, "", serviceUnavailable()
+	}
 	if errors.Is(err, authn.ErrExpiredCredentials) {
 		return nil, "", errorf(codeExpiredToken, "The security token included in the request is expired")
 	}
@@ -186,6 +194,29 @@ func (s *Server) callError(ctx context.Context, c *Call, err error) *Error {
 			return e
 		}
 	}
+	if unavailable(err) {
+		s.log.WarnContext(ctx, "api call failed: a store is unavailable", "request_id", c.RequestID, "service", c.service.Name, "operation", c.Operation, "err", err)
+		e := serviceUnavailable()
+		e.Message += " (request id " + c.RequestID + ")"
+		return e
+	}
 	s.log.ErrorContext(ctx, "api call failed", "request_id", c.RequestID, "service", c.service.Name, "operation", c.Operation, "err", err)
 	return internalError(c.service.FaultCode, c.RequestID)
 }
+
+// unavailable reports whether err says a store Berth depends on cannot be
+// reached (its Unavailable method; meta.ErrUnavailable has one), which is
+// no fault of the caller's and may pass.
+func unavailable(err error) bool {
+	var u interface{ Unavailable() bool }
+	return errors.As(err, &u) && u.Unavailable()
+}
+
+// serviceUnavailable is the answer while a store cannot be reached. The
+// query protocol's renderer words it ServiceUnavailable.
+func serviceUnavailable() *Error {
+	return &Error{Code: codeServiceUnavailable, Status: http.StatusServiceUnavailable,
+		Message: "Berth cannot reach its metadata or blob store right now; nothing was changed. Try again shortly"}
+}
+
+const codeServiceUnavailable = "ServiceUnavailableException"

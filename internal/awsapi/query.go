@@ -78,6 +78,16 @@ func queryAuthError(e *Error) *Error {
 	case codeExpiredToken:
 		return &Error{Code: "ExpiredToken", Message: e.Message, Status: http.StatusForbidden}
 	}
+	return queryCode(e)
+}
+
+// queryCode renames the errors whose names differ on the query protocol.
+func queryCode(e *Error) *Error {
+	if e.Code == codeServiceUnavailable {
+		u := *e
+		u.Code = "ServiceUnavailable"
+		return &u
+	}
 	return e
 }
 
@@ -267,7 +277,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, requestID st
 	c := s.newCall(r, requestID, svc, op, p, region)
 	input := formInput(svc.m, action, form)
 	if err := svc.validate(action, input); err != nil {
-		writeQueryError(w, s.callError(ctx, c, err), xmlns, requestID)
+		writeQueryError(w, queryCode(s.callError(ctx, c, err)), xmlns, requestID)
 		return
 	}
 	raw, err := json.Marshal(input)
@@ -277,7 +287,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, requestID st
 	}
 	out, err := op.run(ctx, c, decodeJSON(raw))
 	if err != nil {
-		writeQueryError(w, s.callError(ctx, c, err), xmlns, requestID)
+		writeQueryError(w, queryCode(s.callError(ctx, c, err)), xmlns, requestID)
 		return
 	}
 	if !svc.hasOutput(action) {

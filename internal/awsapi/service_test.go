@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -76,6 +77,10 @@ func testECR(t *testing.T, calls *int) *Service {
 			*calls++
 			return &repoOut{}, nil
 		}).WithAction("ecr:BatchGetImage"),
+		Op("DescribeImages", onRepo, func(context.Context, *Call, *repoIn) (*repoOut, error) {
+			*calls++
+			return nil, fmt.Errorf("list images: %w", storeDown{})
+		}),
 	}
 	return &Service{
 		Name: "ECR", Model: "ecr", ActionPrefix: "ecr", FaultCode: "ServerException",
@@ -104,6 +109,12 @@ func testSTS(t *testing.T) *Service {
 	}
 	return &Service{Name: "STS", Model: "sts", ActionPrefix: "sts", Operations: served, NotServed: notIn(t, "sts", served)}
 }
+
+// storeDown is a store's error while its database cannot be reached.
+type storeDown struct{}
+
+func (storeDown) Error() string     { return "connection refused" }
+func (storeDown) Unavailable() bool { return true }
 
 type domainErr struct {
 	kind error
@@ -219,6 +230,8 @@ func TestJSONPath(t *testing.T) {
 		{name: "a row with another action", op: "ListImages", body: `{"repositoryName":"app"}`, status: 200, called: true},
 		{name: "server fault", op: "CreateRepository", body: `{"repositoryName":"app"}`, status: 500,
 			want: map[string]string{"__type": "ServerException"}, msg: "the server log has the cause", called: true},
+		{name: "a store unavailable", op: "DescribeImages", body: `{"repositoryName":"app"}`, status: 503,
+			want: map[string]string{"__type": "ServiceUnavailableException"}, msg: "cannot reach its metadata or blob store right now; nothing was changed", called: true},
 		{name: "not served", op: "StartImageScan", body: `{}`, status: 400,
 			want: map[string]string{"__type": "UnsupportedOperationException", "message": "Berth does not serve ECR's StartImageScan yet"}},
 		{name: "not in the model", op: "MakeCoffee", body: `{}`, status: 400,

@@ -51,3 +51,24 @@ func (e *ReferencedError) Error() string {
 }
 
 func (e *ReferencedError) Unwrap() error { return ErrManifestReferenced }
+
+// ErrUnavailable is wrapped by every error of a store that cannot reach
+// its database (refused, timed out, the connection dropped mid-call): the
+// change did not happen, or did not commit, and trying again later may
+// work. The front doors answer such errors with 503 — without importing
+// meta: they look for the Unavailable method (see IsUnavailable).
+var ErrUnavailable error = unavailable{}
+
+type unavailable struct{}
+
+func (unavailable) Error() string { return "meta: the metadata database is unavailable" }
+
+// Unavailable marks the error for callers that must not import meta.
+func (unavailable) Unavailable() bool { return true }
+
+// IsUnavailable reports whether err, or an error it wraps, says its store
+// (or any dependency) is unavailable, by its Unavailable method.
+func IsUnavailable(err error) bool {
+	var u interface{ Unavailable() bool }
+	return errors.As(err, &u) && u.Unavailable()
+}

@@ -71,6 +71,10 @@ func toRegError(err error) *regError {
 	if errors.As(err, &re) {
 		return re
 	}
+	if unavailable(err) {
+		return &regError{Status: http.StatusServiceUnavailable, Code: "UNAVAILABLE",
+			Message: "Berth cannot reach its metadata or blob store right now; nothing was changed. Try again shortly"}
+	}
 	if kind, msg, detail, ok := registry.KindOf(err); ok {
 		if t, ok := errorTable[kind]; ok {
 			return &regError{Status: t.status, Code: t.code, Message: msg, Detail: detail}
@@ -93,7 +97,11 @@ type errorEntry struct {
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	re := toRegError(err)
 	level := slog.LevelDebug
-	if re.Status >= 500 {
+	switch {
+	case re.Status == http.StatusServiceUnavailable:
+		level = slog.LevelWarn
+		re.Message += " (request id " + w.Header().Get("X-Request-Id") + ")"
+	case re.Status >= 500:
 		level = slog.LevelError
 		re.Message = "internal server error (request id " + w.Header().Get("X-Request-Id") + "); the server log has the cause"
 	}
@@ -108,4 +116,12 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if r.Method != http.MethodHead {
 		w.Write(body)
 	}
+}
+
+// unavailable reports whether err says a store Berth depends on cannot be
+// reached (its Unavailable method; meta.ErrUnavailable has one): not the
+// client's fault, and it may pass.
+func unavailable(err error) bool {
+	var u interface{ Unavailable() bool }
+	return errors.As(err, &u) && u.Unavailable()
 }

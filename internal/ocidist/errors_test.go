@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/berth-registry/berth/internal/registry"
@@ -37,5 +38,23 @@ func TestErrorTableCoversKinds(t *testing.T) {
 		if re := toRegError(err); re.Status != http.StatusInternalServerError || re.Code != "UNKNOWN" {
 			t.Errorf("%v: %+v, want a server fault", err, re)
 		}
+	}
+}
+
+// storeDown is a store's error while its database cannot be reached.
+type storeDown struct{}
+
+func (storeDown) Error() string     { return "connection refused" }
+func (storeDown) Unavailable() bool { return true }
+
+// TestUnavailable: a store that cannot be reached is a 503 with a message
+// that says so, whatever the domain wrapped it in.
+func TestUnavailable(t *testing.T) {
+	re := toRegError(fmt.Errorf("get repository app: %w", storeDown{}))
+	if re.Status != http.StatusServiceUnavailable || re.Code != "UNAVAILABLE" || !strings.Contains(re.Message, "cannot reach its metadata or blob store") {
+		t.Errorf("a store unavailable: %+v", re)
+	}
+	if re := toRegError(&registry.Error{Kind: registry.ErrNameUnknown, Message: "m"}); re.Status == http.StatusServiceUnavailable {
+		t.Errorf("a domain error answered 503: %+v", re)
 	}
 }
