@@ -15,6 +15,7 @@ var errorTable = map[error]string{
 	registry.ErrNameInvalid:                "InvalidParameterException",
 	registry.ErrManifestUnknown:            "ImageNotFoundException",
 	registry.ErrBlobUnknown:                "LayersNotFoundException",
+	registry.ErrBlobUploadBusy:             "InvalidLayerPartException",
 	registry.ErrBlobUploadUnknown:          "UploadNotFoundException",
 	registry.ErrRangeInvalid:               "InvalidLayerPartException",
 	registry.ErrDigestInvalid:              "InvalidLayerException",

@@ -32,6 +32,7 @@ var errorTable = map[error]struct {
 	registry.ErrNameInvalid:                {http.StatusBadRequest, "NAME_INVALID"},
 	registry.ErrNameUnknown:                {http.StatusNotFound, "NAME_UNKNOWN"},
 	registry.ErrBlobUnknown:                {http.StatusNotFound, "BLOB_UNKNOWN"},
+	registry.ErrBlobUploadBusy:             {http.StatusConflict, "BLOB_UPLOAD_INVALID"},
 	registry.ErrBlobUploadUnknown:          {http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN"},
 	registry.ErrRangeInvalid:               {http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID"},
 	registry.ErrDigestInvalid:              {http.StatusBadRequest, "DIGEST_INVALID"},

@@ -11,10 +11,12 @@ import (
 // proves that its table has a row for every kind in Kinds.
 var (
 	// Names, blobs and uploads (both front doors).
-	ErrNameInvalid         = errors.New("repository name invalid")
-	ErrNameUnknown         = errors.New("repository not found")
-	ErrBlobUnknown         = errors.New("blob unknown")
-	ErrBlobUploadUnknown   = errors.New("blob upload unknown")
+	ErrNameInvalid       = errors.New("repository name invalid")
+	ErrNameUnknown       = errors.New("repository not found")
+	ErrBlobUnknown       = errors.New("blob unknown")
+	ErrBlobUploadUnknown = errors.New("blob upload unknown")
+	// ErrBlobUploadBusy: another request is writing to the upload.
+	ErrBlobUploadBusy      = errors.New("blob upload busy")
 	ErrRangeInvalid        = errors.New("range invalid")
 	ErrDigestInvalid       = errors.New("digest invalid")
 	ErrSizeInvalid         = errors.New("size invalid")
@@ -58,7 +60,7 @@ var (
 // Kinds returns every error kind the domain declares, in the order above.
 func Kinds() []error {
 	return []error{
-		ErrNameInvalid, ErrNameUnknown, ErrBlobUnknown, ErrBlobUploadUnknown, ErrRangeInvalid,
+		ErrNameInvalid, ErrNameUnknown, ErrBlobUnknown, ErrBlobUploadUnknown, ErrBlobUploadBusy, ErrRangeInvalid,
 		ErrDigestInvalid, ErrSizeInvalid, ErrTooLarge, ErrManifestUnknown, ErrManifestInvalid,
 		ErrManifestBlobUnknown, ErrManifestReferenced, ErrTagInvalid, ErrTagImmutable, ErrPaginationInvalid,
 		ErrImageIDInvalid, ErrImageExists, ErrImageDigestMismatch, ErrReferencedImageUnknown, ErrLayerInaccessible,

@@ -36,6 +36,10 @@ type Options struct {
 	// ImageEventQueues are the job queues that receive every ImageEvent,
 	// each as a job written in the transaction of the change.
 	ImageEventQueues []string
+	// SharedStores says that other nodes share the metadata and blob
+	// stores: the locks that guard data (an upload being appended to) are
+	// then taken in the database, not only in this process.
+	SharedStores bool
 }
 
 const (

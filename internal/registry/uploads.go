@@ -99,7 +99,10 @@ func (s *Service) AppendUpload(ctx context.Context, reg meta.RegistryKey, name, 
 	if err != nil {
 		return nil, err
 	}
-	unlock := s.uploadLocks.lock(id)
+	unlock, err := s.lockUpload(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	defer unlock()
 	u, err := s.getUpload(ctx, r, id)
 	if err != nil {
@@ -183,7 +186,10 @@ func (s *Service) CompleteUpload(ctx context.Context, reg meta.RegistryKey, name
 	if err != nil {
 		return err
 	}
-	unlock := s.uploadLocks.lock(id)
+	unlock, err := s.lockUpload(ctx, id)
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	u, err := s.getUpload(ctx, r, id)
 	if err != nil {
@@ -278,7 +284,10 @@ func (s *Service) CancelUpload(ctx context.Context, reg meta.RegistryKey, name, 
 	if err != nil {
 		return err
 	}
-	unlock := s.uploadLocks.lock(id)
+	unlock, err := s.lockUpload(ctx, id)
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	if _, err := s.getUpload(ctx, r, id); err != nil {
 		return err
@@ -341,12 +350,17 @@ func (s *Service) ExpireUploads(ctx context.Context, ttl time.Duration) (int, er
 	if err != nil {
 		return 0, fmt.Errorf("list stale uploads: %w", err)
 	}
+	n := 0
 	for _, id := range ids {
-		unlock := s.uploadLocks.lock(id)
+		unlock, err := s.lockUpload(ctx, id)
+		if err != nil {
+			continue // a request is writing to it: not abandoned after all
+		}
 		s.abort(ctx, id)
 		unlock()
+		n++
 	}
-	return len(ids), nil
+	return n, nil
 }
 
 // CleanStaging removes staging objects that no upload session owns: the
@@ -414,4 +428,59 @@ func unmarshalHash(state []byte) (digest.Algorithm, hash.Hash, error) {
 		return "", nil, fmt.Errorf("restore %s state: %w", alg, err)
 	}
 	return alg, h, nil
+}
+
+// Upload locks. Requests on one upload session must not overlap: two
+// appends from one offset would write the same staging bytes. Within a
+// process a mutex serialises them. Where several nodes share the stores
+// (Options.SharedStores), a lease in the database does it across nodes,
+// renewed while the request runs; a request that finds it held elsewhere
+// is refused at once rather than kept waiting, as clients send one chunk
+// at a time and a second one in flight is a client's mistake or a retry
+// whose first try still runs.
+const (
+	uploadLeaseTTL   = time.Minute
+	uploadLeaseRenew = uploadLeaseTTL / 3
+)
+
+// lockUpload takes the upload's lock; unlock gives it back.
+func (s *Service) lockUpload(ctx context.Context, id string) (unlock func(), err error) {
+	unlockLocal := s.uploadLocks.lock(id)
+	if !s.opts.SharedStores {
+		return unlockLocal, nil
+	}
+	name, holder := "upload/"+id, s.node+"/"+newUploadID()
+	ok, err := s.meta.AcquireLease(ctx, name, holder, s.now(), uploadLeaseTTL)
+	if err != nil {
+		unlockLocal()
+		return nil, fmt.Errorf("lock upload %s: %w", id, err)
+	}
+	if !ok {
+		unlockLocal()
+		return nil, errorf(ErrBlobUploadBusy, "another request is writing to upload %q now: send the next chunk once it has been answered", truncate(id, 80))
+	}
+	stop, renewed := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(uploadLeaseRenew)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if _, err := s.meta.AcquireLease(context.WithoutCancel(ctx), name, holder, s.now(), uploadLeaseTTL); err != nil {
+					s.log.WarnContext(ctx, "renew upload lock", "upload", id, "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-renewed
+		if err := s.meta.ReleaseLease(context.WithoutCancel(ctx), name, holder); err != nil {
+			s.log.WarnContext(ctx, "release upload lock", "upload", id, "err", err)
+		}
+		unlockLocal()
+	}, nil
 }
