@@ -14,6 +14,10 @@ var (
 	ErrTagUnknown         = errors.New("meta: tag not found")
 	ErrUploadUnknown      = errors.New("meta: upload not found")
 	ErrRepositoryNotEmpty = errors.New("meta: repository not empty")
+	// ErrRepositoryChanged is returned when a change was decided on a
+	// reading of the repository that is no longer current
+	// (PutManifest.Repository): read it again and decide again.
+	ErrRepositoryChanged = errors.New("meta: repository changed since it was read")
 	// ErrTagImmutable is returned when a push would move an immutable tag.
 	ErrTagImmutable = errors.New("meta: tag is immutable")
 	// ErrManifestReferenced is returned when deleting a manifest that an

@@ -53,8 +53,14 @@ type TagWrite struct {
 
 // PutManifest describes one manifest push.
 type PutManifest struct {
-	RepoID   int64
-	Manifest Manifest
+	RepoID int64
+	// Repository, when set, is the repository as the caller read it to
+	// decide which tags are immutable (TagWrite.Immutable). The push fails
+	// with ErrRepositoryChanged if the repository's TagMutability or
+	// Settings differ inside the transaction: a decision made on a stale
+	// read (a cache, another node's change meanwhile) never commits.
+	Repository *Repository
+	Manifest   Manifest
 	// Refs must all exist in the repository, or the push fails with a
 	// *MissingRefError. Refs are recorded so that the blobs and child
 	// manifests stay alive while the manifest does.

@@ -67,6 +67,10 @@ type PushedManifest struct {
 	Tags    []string
 }
 
+// maxRepositoryRereads bounds how often a push reads its repository again
+// because it changed while the push was being decided.
+const maxRepositoryRereads = 3
+
 func manifestInvalid(format string, args ...any) *Error {
 	return errorf(ErrManifestInvalid, format, args...)
 }
@@ -121,12 +125,24 @@ func (s *Service) PutManifest(ctx context.Context, reg meta.RegistryKey, name, r
 	}
 	m.Digest = got.String()
 	m.PushedAt = s.now().UTC()
-	writes := make([]meta.TagWrite, len(tags))
-	for i, t := range tags {
-		writes[i] = meta.TagWrite{Name: t, Immutable: tagImmutable(r, t)}
+	var jobs []meta.NewJob
+	// Which tags are immutable is decided on the repository as read, maybe
+	// from a cache; the store refuses the push if the repository changed
+	// since (another request, another node), and it is decided again.
+	for attempt := 1; ; attempt++ {
+		writes := make([]meta.TagWrite, len(tags))
+		for i, t := range tags {
+			writes[i] = meta.TagWrite{Name: t, Immutable: tagImmutable(r, t)}
+		}
+		jobs = s.imageJobs(r, ImageEvent{Action: ImagePushed, Digest: m.Digest, Tags: tags, MediaType: m.MediaType, ArtifactType: m.ArtifactType, At: m.PushedAt})
+		err = s.meta.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Repository: r, Manifest: *m, Refs: refs, Tags: writes, Jobs: jobs})
+		if !errors.Is(err, meta.ErrRepositoryChanged) || attempt == maxRepositoryRereads {
+			break
+		}
+		if r, err = s.Repository(ctx, reg, name, false); err != nil {
+			break
+		}
 	}
-	jobs := s.imageJobs(r, ImageEvent{Action: ImagePushed, Digest: m.Digest, Tags: tags, MediaType: m.MediaType, ArtifactType: m.ArtifactType, At: m.PushedAt})
-	err = s.meta.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Manifest: *m, Refs: refs, Tags: writes, Jobs: jobs})
 	if err != nil {
 		undo()
 	}

@@ -448,3 +448,46 @@ func sameReferrers(a, b []meta.Referrer) bool {
 			x.Size == y.Size && sameMap(x.Annotations, y.Annotations)
 	})
 }
+
+// testPutManifestRepositoryChanged: a push decided on a reading of the
+// repository that is no longer current (its mutability changed meanwhile,
+// on another node) is refused whole, and goes through once decided on a
+// fresh reading.
+func testPutManifestRepositoryChanged(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	r := newRepo(t, s, reg1, "app")
+	read, err := s.GetRepository(ctx, reg1, "app")
+	wantErr(t, "GetRepository", err, nil)
+
+	changed := *read
+	changed.TagMutability = "IMMUTABLE"
+	changed.Settings = []byte(`{"changed":true}`)
+	wantErr(t, "UpdateRepository", s.UpdateRepository(ctx, &changed), nil)
+
+	bs := link(t, s, r.ID, "config", "layer")
+	m := image("decided on a stale reading", bs...)
+	push := &meta.PutManifest{RepoID: r.ID, Repository: read, Manifest: m, Refs: blobRefs(bs...), Tags: tags("latest"),
+		Jobs: []meta.NewJob{{Queue: "stale", Payload: []byte("x")}}}
+	wantErr(t, "PutManifest on a stale reading", s.PutManifest(ctx, push), meta.ErrRepositoryChanged)
+	if _, err := s.GetManifest(ctx, r.ID, m.Digest); !errors.Is(err, meta.ErrManifestUnknown) {
+		t.Errorf("the refused push stored its manifest: %v", err)
+	}
+	if _, err := s.ResolveTag(ctx, r.ID, "latest"); !errors.Is(err, meta.ErrTagUnknown) {
+		t.Errorf("the refused push wrote its tag: %v", err)
+	}
+	if js := listJobs(t, s, meta.JobQuery{Queue: "stale"}); len(js) != 0 {
+		t.Errorf("the refused push wrote its jobs: %+v", js)
+	}
+
+	fresh, err := s.GetRepository(ctx, reg1, "app")
+	wantErr(t, "GetRepository again", err, nil)
+	push.Repository = fresh
+	wantErr(t, "PutManifest on a fresh reading", s.PutManifest(ctx, push), nil)
+	if got, err := s.ResolveTag(ctx, r.ID, "latest"); err != nil || got != m.Digest {
+		t.Errorf("latest = %s, %v; want %s", got, err, m.Digest)
+	}
+
+	wantErr(t, "DeleteRepository", s.DeleteRepository(ctx, r.ID, true), nil)
+	push.Manifest = image("after the repository went", bs...)
+	wantErr(t, "PutManifest into a deleted repository", s.PutManifest(ctx, push), meta.ErrRepositoryUnknown)
+}

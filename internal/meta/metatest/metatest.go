@@ -81,6 +81,7 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 		{"Upload/Stale", testStaleUploads},
 		{"Manifest/PutGet", testPutGetManifest},
 		{"Manifest/MissingRefs", testPutManifestMissingRefs},
+		{"Manifest/RepositoryChanged", testPutManifestRepositoryChanged},
 		{"Manifest/Idempotent", testPutManifestIdempotent},
 		{"Manifest/Delete", testDeleteManifest},
 		{"Manifest/DeleteReferenced", testDeleteReferencedManifest},

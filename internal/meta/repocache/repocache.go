@@ -12,6 +12,7 @@ package repocache
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -96,6 +97,17 @@ func (c *Store) DeleteRepository(ctx context.Context, repoID int64, force bool) 
 func (c *Store) ModifyRepository(ctx context.Context, repoID int64, fn func(r *meta.Repository) error) error {
 	defer c.Invalidate()
 	return c.Store.ModifyRepository(ctx, repoID, fn)
+}
+
+// PutManifest learns from the store that a cached repository was stale
+// (meta.ErrRepositoryChanged: another node changed it), and forgets it so
+// that the caller's next read is fresh.
+func (c *Store) PutManifest(ctx context.Context, p *meta.PutManifest) error {
+	err := c.Store.PutManifest(ctx, p)
+	if errors.Is(err, meta.ErrRepositoryChanged) {
+		c.Invalidate()
+	}
+	return err
 }
 
 // Invalidate forgets every repository: changes are rare, and a change by id

@@ -24,7 +24,7 @@ func (s *Store) PutManifest(ctx context.Context, p *meta.PutManifest) error {
 		return fmt.Errorf("meta/sqlite: put manifest %s: %w", m.Digest, err)
 	}
 	return s.write(ctx, "put manifest "+m.Digest, func(tx *wtx) error {
-		if err := repoExists(ctx, tx, p.RepoID); err != nil {
+		if err := repoCurrent(ctx, tx, p.RepoID, p.Repository); err != nil {
 			return err
 		}
 		for _, ref := range p.Refs {
@@ -286,4 +286,27 @@ func unmarshalAnnotations(s sql.NullString) (map[string]string, error) {
 	var a map[string]string
 	err := json.Unmarshal([]byte(s.String), &a)
 	return a, err
+}
+
+// repoCurrent checks that the repository exists and, when the caller says
+// how it read it, that its tag mutability and settings are still those.
+func repoCurrent(ctx context.Context, tx *wtx, repoID int64, read *meta.Repository) error {
+	if read == nil {
+		return repoExists(ctx, tx, repoID)
+	}
+	var (
+		mutability string
+		settings   sql.NullString
+	)
+	err := tx.QueryRowContext(ctx, `SELECT tag_mutability, settings FROM repositories WHERE id = ?`, repoID).Scan(&mutability, &settings)
+	if errors.Is(err, sql.ErrNoRows) {
+		return meta.ErrRepositoryUnknown
+	}
+	if err != nil {
+		return err
+	}
+	if mutability != read.TagMutability || settings.String != string(read.Settings) {
+		return meta.ErrRepositoryChanged
+	}
+	return nil
 }
