@@ -11,6 +11,8 @@
 // package metatest; repocache is a decorator any implementation can wear.
 package meta
 
+import "context"
+
 // Store is a whole metadata store: what a backend implements, and what the
 // shared suite (metatest) checks. Consumers take only the parts they use —
 // the registry domain its own interface of them, the IAM domain IAMStore,
@@ -26,5 +28,8 @@ type Store interface {
 	JobStore
 	IAMStore
 
+	// Ping reports whether the store reaches its database now: the
+	// readiness probe's question.
+	Ping(ctx context.Context) error
 	Close() error
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/awsapi"
+	"github.com/berth-registry/berth/internal/blob"
 	"github.com/berth-registry/berth/internal/changes"
 	"github.com/berth-registry/berth/internal/config"
 	"github.com/berth-registry/berth/internal/ecrapi"
@@ -41,6 +42,7 @@ type Server struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	meta     meta.Store
+	blobs    blob.Store
 	svc      *registry.Service
 	root     authn.RootCredentials
 	newRoot  bool
@@ -102,7 +104,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	if removed > 0 {
 		log.Info("removed staging files of uploads that no session owns", "count", removed)
 	}
-	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, metrics: mreg, changes: bus, jobs: runner}
+	s := &Server{cfg: cfg, log: log, meta: m, blobs: blobs, svc: svc, metrics: mreg, changes: bus, jobs: runner}
 	if err := s.openIdentities(); err != nil {
 		m.Close()
 		return nil, err
@@ -189,9 +191,8 @@ func (s *Server) routes() (http.Handler, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
+	mux.HandleFunc("GET /healthz", s.serveHealthz)
+	mux.HandleFunc("GET /livez", s.serveLivez)
 	mux.Handle("GET "+ecrapi.LayerDownloadPath+"{token}", ecr.LayerDownloadHandler())
 	if s.cfg.Metrics {
 		// Unauthenticated, like /healthz: it names repositories (docs/lifecycle.md).

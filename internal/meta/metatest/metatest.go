@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 		name string
 		fn   func(t *testing.T, s meta.Store)
 	}{
+		{"Ping", testPing},
 		{"Repository/CreateGet", testCreateGetRepository},
 		{"Repository/PerRegistry", testRepositoryPerRegistry},
 		{"Repository/List", testListRepositories},

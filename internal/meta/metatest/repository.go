@@ -321,3 +321,8 @@ func testDeleteRepositoryForce(t *testing.T, s meta.Store) {
 		t.Errorf("UploadIDs = %q, %v; want [up-kept]", ids, err)
 	}
 }
+
+// testPing: a store that is open answers Ping.
+func testPing(t *testing.T, s meta.Store) {
+	wantErr(t, "Ping", s.Ping(t.Context()), nil)
+}

@@ -107,6 +107,15 @@ func dsn(path string, params ...string) string {
 	return "file:" + uriPath.Replace(filepath.ToSlash(path)) + "?" + strings.Join(params, "&")
 }
 
+// Ping reads from the database file.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("meta/sqlite: ping: %w", err)
+	}
+	return nil
+}
+
 func (s *Store) Close() error {
 	s.stmts.Range(func(_, st any) bool {
 		st.(*sql.Stmt).Close()
