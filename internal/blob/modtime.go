@@ -16,3 +16,13 @@ type ModTimer interface {
 	// ModTime fails with ErrNotFound for a missing blob.
 	ModTime(ctx context.Context, d digest.Digest) (time.Time, error)
 }
+
+// Redirector is the optional power of a Store whose blobs clients can
+// fetch from the store itself (S3's presigned URLs): the data plane then
+// answers a blob GET with a redirect instead of streaming the bytes
+// through the node, as ECR does.
+type Redirector interface {
+	// RedirectURL returns a URL that serves the committed blob d to
+	// anyone holding it until ttl has passed.
+	RedirectURL(ctx context.Context, d digest.Digest, ttl time.Duration) (string, error)
+}

@@ -23,8 +23,11 @@ type Config struct {
 	DataDir string
 	// Meta and Blobs choose the stores by URL (package storeurl); "" is
 	// the embedded default under DataDir.
-	Meta                   string
-	Blobs                  string
+	Meta  string
+	Blobs string
+	// BlobsRedirect answers blob GETs with a redirect to the blob store,
+	// where it can make one (S3's presigned URLs).
+	BlobsRedirect          bool
 	TLSCert                string
 	TLSKey                 string
 	LogLevel               string
@@ -62,6 +65,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:5000", "address to listen on (host:port)")
 	fs.StringVar(&c.DataDir, "data", "./berth-data", "directory for the embedded database and blobs, and the node's local files")
 	fs.StringVar(&c.Meta, "meta", "", "metadata store: sqlite:PATH or postgres://user:pass@host:port/db?sslmode=… (default sqlite:<data>/berth.db)")
+	fs.BoolVar(&c.BlobsRedirect, "blobs-redirect", false, "answer blob downloads with a 307 to a presigned URL of the blob store, as ECR does, where the store can make one (s3); otherwise stream them")
 	fs.StringVar(&c.Blobs, "blobs", "", "blob store: file:PATH or s3://BUCKET[/PREFIX]?endpoint=URL&region=R&path-style=true (default file:<data>/blobs)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM); serves HTTPS with --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM)")

@@ -21,6 +21,19 @@ func (h *handler) blob(w http.ResponseWriter, r *http.Request, reg registry.Key,
 	ctx := r.Context()
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
+		if r.Method == http.MethodGet {
+			// As ECR does, the bytes may come from the blob store itself.
+			if url, ok, err := h.svc.BlobRedirect(ctx, reg, name, d); err != nil {
+				h.writeError(w, r, err)
+				return
+			} else if ok {
+				w.Header().Set("Docker-Content-Digest", d.String())
+				w.Header().Set("Location", url)
+				w.Header().Set("Cache-Control", "no-store")
+				w.WriteHeader(http.StatusTemporaryRedirect)
+				return
+			}
+		}
 		rc, _, err := h.svc.OpenBlob(ctx, reg, name, d)
 		if err != nil {
 			h.writeError(w, r, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/berth-registry/berth/internal/blob"
 	"github.com/berth-registry/berth/internal/meta"
@@ -51,6 +52,30 @@ func (s *Service) OpenBlob(ctx context.Context, reg meta.RegistryKey, name strin
 		return nil, 0, fmt.Errorf("open blob %s: %w", d, err)
 	}
 	return rc, size, nil
+}
+
+// blobRedirectTTL is how long a blob's redirect URL works: long enough to
+// start a slow client's download, short enough that a leaked URL soon
+// stops working.
+const blobRedirectTTL = 20 * time.Minute
+
+// BlobRedirect returns a URL of the blob store that serves a blob of the
+// repository, when the service redirects downloads (Options.RedirectBlobs)
+// and the store can make one; ok is false otherwise, and the caller
+// streams the blob with OpenBlob. Access is checked as for OpenBlob.
+func (s *Service) BlobRedirect(ctx context.Context, reg meta.RegistryKey, name string, d digest.Digest) (url string, ok bool, err error) {
+	rd, can := s.blobs.(blob.Redirector)
+	if !s.opts.RedirectBlobs || !can {
+		return "", false, nil
+	}
+	if _, err := s.StatBlob(ctx, reg, name, d); err != nil {
+		return "", false, err
+	}
+	u, err := rd.RedirectURL(ctx, d, blobRedirectTTL)
+	if err != nil {
+		return "", false, fmt.Errorf("redirect URL of blob %s: %w", d, err)
+	}
+	return u, true, nil
 }
 
 // DeleteBlob unlinks a blob from a repository. The bytes are reclaimed by

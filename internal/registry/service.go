@@ -36,6 +36,9 @@ type Options struct {
 	// ImageEventQueues are the job queues that receive every ImageEvent,
 	// each as a job written in the transaction of the change.
 	ImageEventQueues []string
+	// RedirectBlobs answers blob downloads with a URL of the blob store
+	// itself when the store can make one (blob.Redirector).
+	RedirectBlobs bool
 	// SharedStores says that other nodes share the metadata and blob
 	// stores: the locks that guard data (an upload being appended to) are
 	// then taken in the database, not only in this process.

@@ -88,6 +88,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		Metrics:                mreg,
 		Changes:                bus,
 		ImageEventQueues:       eventQueues,
+		RedirectBlobs:          cfg.BlobsRedirect,
+		SharedStores:           sharedStores(cfg),
 	})
 	// The outbox's jobs: every node runs every queue; a job is claimed by
 	// one node at a time, and taken over when its node dies.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/berth-registry/berth/internal/blob"
 	"github.com/berth-registry/berth/internal/blob/fs"
+	"github.com/berth-registry/berth/internal/config"
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/meta/sqlite"
 	"github.com/berth-registry/berth/internal/storeurl"
@@ -46,4 +47,12 @@ func OpenBlobs(ctx context.Context, rawURL, dataDir string) (blob.Store, error) 
 		return s, nil
 	}
 	return nil, fmt.Errorf("--blobs: this build of Berth cannot open %s stores yet", u.Scheme)
+}
+
+// sharedStores reports whether other nodes may share the stores the
+// configuration names: a database server, unlike an SQLite file, is there
+// to be shared, and the locks that guard data must then live in it.
+func sharedStores(cfg *config.Config) bool {
+	u, err := storeurl.ParseMeta(cfg.Meta, cfg.DataDir)
+	return err == nil && u.Scheme == "postgres"
 }
