@@ -450,3 +450,29 @@ func TestNew(t *testing.T) {
 		t.Error("New with an access key and no secret: got nil error")
 	}
 }
+
+// Upload ids become key elements: only the filesystem store's harmless ones
+// are taken.
+func TestInvalidIDs(t *testing.T) {
+	ctx := t.Context()
+	cfg := s3test.NewBucket(t, "p")
+	s := newStore(t, cfg)
+	for _, id := range []string{"", ".", "..", "../escape", "a/b", "a b", "a.b", "ü", strings.Repeat("a", 129)} {
+		if _, err := s.Append(ctx, id, 0, strings.NewReader("x")); err == nil || !strings.Contains(err.Error(), "invalid upload id") {
+			t.Errorf("Append(%q): got %v, want invalid upload id", id, err)
+		}
+		if rc, err := s.OpenUpload(ctx, id, 0); err == nil {
+			rc.Close()
+			t.Errorf("OpenUpload(%q): got nil error", id)
+		}
+		if err := s.Commit(ctx, id, 0, digest.FromString("")); err == nil {
+			t.Errorf("Commit(%q): got nil error", id)
+		}
+		if err := s.Abort(ctx, id); err == nil {
+			t.Errorf("Abort(%q): got nil error", id)
+		}
+	}
+	if k := keys(t, cfg, ""); len(k) != 0 {
+		t.Errorf("keys written for invalid ids: %q", k)
+	}
+}
