@@ -6,7 +6,8 @@
 //	}
 //
 // newStore is called once per subtest and must return an empty store that
-// no other subtest sees.
+// no other subtest sees. RunTwoHandles adds the cases of several nodes
+// sharing one store, each with its own handle.
 package blobtest
 
 import (

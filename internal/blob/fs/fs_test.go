@@ -30,6 +30,14 @@ func TestConformancePageCacheOnly(t *testing.T) {
 	})
 }
 
+// Two stores on one directory are what two processes would open.
+func TestTwoHandles(t *testing.T) {
+	blobtest.RunTwoHandles(t, func(t *testing.T) (blob.Store, blob.Store) {
+		root := t.TempDir()
+		return newStore(t, root), newStore(t, root)
+	})
+}
+
 func newStore(t testing.TB, root string) *fs.Store {
 	t.Helper()
 	s, err := fs.New(root)

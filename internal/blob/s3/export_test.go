@@ -1,0 +1,8 @@
+package s3
+
+// SetBeforeComplete makes s call f before it completes a multipart upload
+// in Commit; an error from f stops Commit there, leaving what a crash would.
+func SetBeforeComplete(s *Store, f func() error) { s.beforeComplete = f }
+
+// SegmentSize is the largest staging segment.
+const SegmentSize = segmentSize
