@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berth-registry/berth/internal/blob/s3/s3test"
 )
 
 // berthBin is the binary under test, built once by TestMain.
@@ -35,6 +37,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	s3test.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -44,12 +47,14 @@ type berth struct {
 	t       *testing.T
 	DataDir string
 	Args    []string
-	URL     string // http://127.0.0.1:port
-	Host    string // 127.0.0.1:port
-	cmd     *exec.Cmd
-	logMu   sync.Mutex
-	log     strings.Builder
-	done    chan struct{}
+	// Env is added to the server's environment.
+	Env   []string
+	URL   string // http://127.0.0.1:port
+	Host  string // 127.0.0.1:port
+	cmd   *exec.Cmd
+	logMu sync.Mutex
+	log   strings.Builder
+	done  chan struct{}
 }
 
 var servingRE = regexp.MustCompile(`url=(https?://(\S+))`)
@@ -73,6 +78,7 @@ func (b *berth) start() {
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", b.DataDir, "--log-level", "info"}, b.Args...)
 	cmd := exec.Command(berthBin, args...)
 	cmd.Env = append(os.Environ(), "BERTH_ACCESS_KEY_ID="+testAccessKeyID, "BERTH_SECRET_ACCESS_KEY="+testSecretAccessKey)
+	cmd.Env = append(cmd.Env, b.Env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

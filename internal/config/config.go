@@ -27,7 +27,12 @@ type Config struct {
 	Blobs string
 	// BlobsRedirect answers blob GETs with a redirect to the blob store,
 	// where it can make one (S3's presigned URLs).
-	BlobsRedirect          bool
+	BlobsRedirect bool
+	// S3AccessKeyID and S3SecretAccessKey are an s3:// blob store's static
+	// keys (BERTH_S3_ACCESS_KEY_ID, BERTH_S3_SECRET_ACCESS_KEY); without
+	// them the AWS SDK's default chain finds credentials.
+	S3AccessKeyID          string
+	S3SecretAccessKey      string
 	TLSCert                string
 	TLSKey                 string
 	LogLevel               string
@@ -65,6 +70,8 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:5000", "address to listen on (host:port)")
 	fs.StringVar(&c.DataDir, "data", "./berth-data", "directory for the embedded database and blobs, and the node's local files")
 	fs.StringVar(&c.Meta, "meta", "", "metadata store: sqlite:PATH or postgres://user:pass@host:port/db?sslmode=… (default sqlite:<data>/berth.db)")
+	fs.StringVar(&c.S3AccessKeyID, "s3-access-key-id", "", "access key id of an s3:// blob store; prefer BERTH_S3_ACCESS_KEY_ID (default: the AWS SDK's credential chain)")
+	fs.StringVar(&c.S3SecretAccessKey, "s3-secret-access-key", "", "secret access key of an s3:// blob store; prefer BERTH_S3_SECRET_ACCESS_KEY")
 	fs.BoolVar(&c.BlobsRedirect, "blobs-redirect", false, "answer blob downloads with a 307 to a presigned URL of the blob store, as ECR does, where the store can make one (s3); otherwise stream them")
 	fs.StringVar(&c.Blobs, "blobs", "", "blob store: file:PATH or s3://BUCKET[/PREFIX]?endpoint=URL&region=R&path-style=true (default file:<data>/blobs)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM); serves HTTPS with --tls-key")
@@ -158,6 +165,9 @@ func (c *Config) validate() error {
 		} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 			errs = append(errs, fmt.Errorf("--pprof %q: the profiler is unauthenticated; give a loopback address like 127.0.0.1:6060", c.Pprof))
 		}
+	}
+	if (c.S3AccessKeyID == "") != (c.S3SecretAccessKey == "") {
+		errs = append(errs, errors.New("BERTH_S3_ACCESS_KEY_ID and BERTH_S3_SECRET_ACCESS_KEY go together"))
 	}
 	if c.ImageEvents != "log" && c.ImageEvents != "off" {
 		errs = append(errs, fmt.Errorf("--image-events %q: use log or off", c.ImageEvents))

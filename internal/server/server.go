@@ -63,7 +63,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	blobs, err := OpenBlobs(ctx, cfg.Blobs, cfg.DataDir)
+	blobs, err := OpenBlobs(ctx, cfg.Blobs, cfg.DataDir, S3Credentials{cfg.S3AccessKeyID, cfg.S3SecretAccessKey})
 	if err != nil {
 		return nil, err
 	}

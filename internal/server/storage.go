@@ -6,6 +6,7 @@ import (
 
 	"github.com/berth-registry/berth/internal/blob"
 	"github.com/berth-registry/berth/internal/blob/fs"
+	"github.com/berth-registry/berth/internal/blob/s3"
 	"github.com/berth-registry/berth/internal/config"
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/meta/sqlite"
@@ -31,9 +32,17 @@ func OpenMeta(ctx context.Context, rawURL, dataDir string) (meta.Store, error) {
 	return nil, fmt.Errorf("--meta %s: this build of Berth cannot open %s stores yet", u.Redacted(), u.Scheme)
 }
 
+// S3Credentials are the static keys of an s3:// blob store; empty ones
+// leave the AWS SDK's default chain (environment, profiles, instance and
+// task roles) to find them.
+type S3Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
 // OpenBlobs opens the blob store a --blobs URL names ("" for the blob
 // directory in dataDir).
-func OpenBlobs(ctx context.Context, rawURL, dataDir string) (blob.Store, error) {
+func OpenBlobs(ctx context.Context, rawURL, dataDir string, creds S3Credentials) (blob.Store, error) {
 	u, err := storeurl.ParseBlobs(rawURL, dataDir)
 	if err != nil {
 		return nil, err
@@ -45,8 +54,16 @@ func OpenBlobs(ctx context.Context, rawURL, dataDir string) (blob.Store, error) 
 			return nil, fmt.Errorf("open blob store file:%s: %w", u.Path, err)
 		}
 		return s, nil
+	case "s3":
+		b := u.S3
+		s, err := s3.New(ctx, s3.Config{Bucket: b.Bucket, Prefix: b.Prefix, Endpoint: b.Endpoint, Region: b.Region, PathStyle: b.PathStyle,
+			AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey})
+		if err != nil {
+			return nil, fmt.Errorf("open blob store s3://%s/%s: %w", b.Bucket, b.Prefix, err)
+		}
+		return s, nil
 	}
-	return nil, fmt.Errorf("--blobs: this build of Berth cannot open %s stores yet", u.Scheme)
+	return nil, fmt.Errorf("--blobs: this build of Berth cannot open %s stores", u.Scheme)
 }
 
 // sharedStores reports whether other nodes may share the stores the

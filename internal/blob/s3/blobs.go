@@ -187,3 +187,23 @@ func (r *blobReader) Close() error {
 	r.body = nil
 	return err
 }
+
+// RedirectURL is a presigned GET of the blob's object: the data plane
+// answers a blob download with it when asked to (blob.Redirector), so the
+// bytes come from S3 rather than through the node, as with ECR. The
+// presigned URL addresses the endpoint the store was configured with,
+// which clients must be able to reach.
+func (s *Store) RedirectURL(ctx context.Context, d digest.Digest, ttl time.Duration) (string, error) {
+	key, err := s.blobKey(d)
+	if err != nil {
+		return "", err
+	}
+	req, err := s3.NewPresignClient(s.client, s3.WithPresignExpires(ttl)).PresignGetObject(ctx, &s3.GetObjectInput{
+		Bucket: aws.String(s.bucket),
+		Key:    aws.String(key),
+	})
+	if err != nil {
+		return "", fmt.Errorf("blob/s3: presign %s: %w", d, err)
+	}
+	return req.URL, nil
+}

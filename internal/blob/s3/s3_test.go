@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"runtime"
 	"slices"
 	"strings"
@@ -474,5 +475,44 @@ func TestInvalidIDs(t *testing.T) {
 	}
 	if k := keys(t, cfg, ""); len(k) != 0 {
 		t.Errorf("keys written for invalid ids: %q", k)
+	}
+}
+
+// TestRedirectURL: the presigned URL serves the blob's bytes to a plain
+// HTTP client with no credentials, and nothing for a blob that is absent.
+func TestRedirectURL(t *testing.T) {
+	ctx := t.Context()
+	s := newStore(t, s3test.NewBucket(t, "redirect"))
+	data := []byte("bytes fetched from the store itself")
+	d := digest.FromBytes(data)
+	if _, err := s.Append(ctx, "up", 0, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx, "up", int64(len(data)), d); err != nil {
+		t.Fatal(err)
+	}
+	get := func(u string) (int, []byte) {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	u, err := s.RedirectURL(ctx, d, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, got := get(u); status != http.StatusOK || !bytes.Equal(got, data) {
+		t.Fatalf("GET the presigned URL: %d %q", status, got)
+	}
+	absent, err := s.RedirectURL(ctx, digest.FromString("never committed"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := get(absent); status != http.StatusNotFound {
+		t.Errorf("GET the URL of an absent blob: %d", status)
 	}
 }

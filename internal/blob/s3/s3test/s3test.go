@@ -50,10 +50,16 @@ var (
 // Main runs the package's tests and then stops the server they started.
 func Main(m *testing.M) {
 	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
+// Stop stops the server the tests started, if any: for a TestMain that
+// does more than Main.
+func Stop() {
 	if srv != nil && srv.stop != nil {
 		srv.stop()
 	}
-	os.Exit(code)
 }
 
 func getServer() (*server, error) {
