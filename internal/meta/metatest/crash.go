@@ -104,8 +104,10 @@ func RunCrash(t *testing.T, c Crash) {
 	}
 	for round := range rounds {
 		// The first child dies soon after it starts, maybe while opening
-		// the store.
-		reported := runCrashChild(t, c, round, round == 0)
+		// the store. The last one is let do some work first, so that the
+		// test proves something even on a machine too busy for the
+		// children to get far in a few milliseconds.
+		reported := runCrashChild(t, c, round, round == 0, round == rounds-1)
 		s := c.Open(t)
 		checkCrash(t, s, round, reported)
 		if c.Check != nil {
@@ -130,12 +132,15 @@ func RunCrash(t *testing.T, c Crash) {
 	}
 }
 
+// minWork is how many changes the last child reports before it may die.
+const minWork = 40
+
 // runCrashChild starts a child, kills it a random moment after it says it
 // is ready (or, with early set, after it starts) and returns what it
 // reported. The parent does not read the child's output until the child is
 // dead: a reader woken by each line would have the kill land, most of the
 // time, just after the child wrote one (between its changes, not inside).
-func runCrashChild(t *testing.T, c Crash, round int, early bool) []string {
+func runCrashChild(t *testing.T, c Crash, round int, early, worked bool) []string {
 	t.Helper()
 	cmd := c.Child(t)
 	stdout, err := cmd.StdoutPipe()
@@ -159,6 +164,17 @@ func runCrashChild(t *testing.T, c Crash, round int, early bool) []string {
 		case ready = <-readyc:
 		case <-time.After(time.Minute):
 			t.Errorf("round %d: the child was not ready within a minute", round)
+		}
+	}
+	if worked {
+		// Reading lines biases the kill towards the moment after one;
+		// one round in the run can afford it.
+		for range minWork {
+			line, err := out.ReadString('\n')
+			ready += line
+			if err != nil {
+				break
+			}
 		}
 	}
 	// The child writes a line of about 80 bytes per change, about one
