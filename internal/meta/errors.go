@@ -22,6 +22,12 @@ var (
 	// ErrOffsetMismatch is returned when an upload was advanced by someone
 	// else since it was read.
 	ErrOffsetMismatch = errors.New("meta: upload offset changed")
+	// ErrUnavailable is wrapped by any method's error when the store
+	// cannot reach its database: it cannot connect, or the connection
+	// dropped (the server stopped, the network failed). The call may have
+	// taken effect or not; trying again later is the remedy. A front door
+	// answers it as a temporary failure (HTTP 503), not as a fault.
+	ErrUnavailable = errors.New("meta: metadata database unavailable")
 )
 
 // MissingRefError names a reference a manifest makes that the repository
