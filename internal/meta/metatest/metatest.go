@@ -95,6 +95,8 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 		{"Concurrent/Pushes", testConcurrentPushes},
 		{"Concurrent/CreateRepository", testConcurrentCreateRepository},
 		{"Concurrent/AdvanceUpload", testConcurrentAdvanceUpload},
+		{"Concurrent/TagWrites", testConcurrentTagWrites},
+		{"Concurrent/ImmutableTag", testConcurrentImmutableTag},
 		{"Concurrent/DeleteChildOfIndex", testConcurrentDeleteChild},
 		{"Lifecycle/Policy", testLifecyclePolicy},
 		{"Lifecycle/Preview", testLifecyclePreview},
