@@ -316,3 +316,42 @@ func testConcurrentImmutableTag(t *testing.T, s meta.Store) {
 		}
 	}
 }
+
+// testConcurrentDeleteRepository races a push into a repository against
+// its deletion without force: either the push commits first and the
+// deletion finds the repository not empty, or the deletion wins and the
+// push finds no repository. Never a push reported stored and then deleted.
+func testConcurrentDeleteRepository(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	for round := range 20 {
+		r := newRepo(t, s, reg1, fmt.Sprint("doomed-", round))
+		layer := link(t, s, r.ID, "layer")[0]
+		m := image(fmt.Sprint("last push ", round), layer)
+		var pushed, deleted bool
+		parallel(2, func(i int) {
+			if i == 0 {
+				err := s.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Manifest: m, Refs: blobRefs(layer), Tags: tags("latest")})
+				switch {
+				case err == nil:
+					pushed = true
+				case !errors.Is(err, meta.ErrRepositoryUnknown):
+					t.Errorf("PutManifest: %v", err)
+				}
+				return
+			}
+			err := s.DeleteRepository(ctx, r.ID, false)
+			switch {
+			case err == nil:
+				deleted = true
+			case !errors.Is(err, meta.ErrRepositoryNotEmpty):
+				t.Errorf("DeleteRepository: %v", err)
+			}
+		})
+		if pushed == deleted {
+			t.Fatalf("round %d: pushed %v, repository deleted %v: want exactly one", round, pushed, deleted)
+		}
+		if pushed {
+			checkTags(t, s, r.ID, map[string]string{"latest": m.Digest})
+		}
+	}
+}

@@ -13,10 +13,11 @@ import (
 // nodes sharing a database have: the contended calls alternate between the
 // handles, so each guarantee (one repository of a name, one advance of an
 // upload from an offset, one final manifest of a tag, one winner of an
-// immutable tag, an index never listing a deleted child, no lost settings
-// change, never both a commit and a deletion of a blob, one holder of a
-// lease, one worker per job) must hold across connections, not only within
-// one handle's locks. open returns two handles on one new, empty store;
+// immutable tag, an index never listing a deleted child, a push never lost
+// to a repository's deletion or its blob's link to garbage collection, no
+// lost settings change, never both a commit and a deletion of a blob, one
+// holder of a lease, one worker per job) must hold across connections, not
+// only within one handle's locks. open returns two handles on one new, empty store;
 // RunShared closes both.
 func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 	for _, tc := range []struct {
@@ -29,8 +30,10 @@ func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 		{"Concurrent/TagWrites", testConcurrentTagWrites},
 		{"Concurrent/ImmutableTag", testConcurrentImmutableTag},
 		{"Concurrent/DeleteChildOfIndex", testConcurrentDeleteChild},
+		{"Concurrent/DeleteRepository", testConcurrentDeleteRepository},
 		{"Concurrent/ModifyRepository", testModifyRepositoryConcurrent},
 		{"GC/ConcurrentBlobDeletion", testConcurrentBlobDeletion},
+		{"GC/ConcurrentStaleLink", testConcurrentStaleLink},
 		{"Lease/Concurrent", testConcurrentLease},
 		{"Jobs/ConcurrentClaims", testConcurrentClaims},
 		{"Jobs/ClaimRace", testClaimRace},
@@ -78,6 +81,14 @@ func (h *twoHandles) PutManifest(ctx context.Context, p *meta.PutManifest) error
 
 func (h *twoHandles) DeleteManifest(ctx context.Context, repoID int64, digest string, jobs []meta.NewJob) error {
 	return h.pick().DeleteManifest(ctx, repoID, digest, jobs)
+}
+
+func (h *twoHandles) DeleteRepository(ctx context.Context, repoID int64, force bool) error {
+	return h.pick().DeleteRepository(ctx, repoID, force)
+}
+
+func (h *twoHandles) RemoveStaleBlobLink(ctx context.Context, repoID int64, digest string, before time.Time) (bool, error) {
+	return h.pick().RemoveStaleBlobLink(ctx, repoID, digest, before)
 }
 
 func (h *twoHandles) BeginBlobCommit(ctx context.Context, id, digest string) error {
