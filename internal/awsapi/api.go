@@ -216,7 +216,7 @@ func unavailable(err error) bool {
 // query protocol's renderer words it ServiceUnavailable.
 func serviceUnavailable() *Error {
 	return &Error{Code: codeServiceUnavailable, Status: http.StatusServiceUnavailable,
-		Message: "Berth cannot reach its metadata or blob store right now; nothing was changed. Try again shortly"}
+		Message: "Berth cannot reach its metadata or blob store right now; the request may not have taken effect. Try again shortly"}
 }
 
 const codeServiceUnavailable = "ServiceUnavailableException"

@@ -231,7 +231,7 @@ func TestJSONPath(t *testing.T) {
 		{name: "server fault", op: "CreateRepository", body: `{"repositoryName":"app"}`, status: 500,
 			want: map[string]string{"__type": "ServerException"}, msg: "the server log has the cause", called: true},
 		{name: "a store unavailable", op: "DescribeImages", body: `{"repositoryName":"app"}`, status: 503,
-			want: map[string]string{"__type": "ServiceUnavailableException"}, msg: "cannot reach its metadata or blob store right now; nothing was changed", called: true},
+			want: map[string]string{"__type": "ServiceUnavailableException"}, msg: "cannot reach its metadata or blob store right now; the request may not have taken effect", called: true},
 		{name: "not served", op: "StartImageScan", body: `{}`, status: 400,
 			want: map[string]string{"__type": "UnsupportedOperationException", "message": "Berth does not serve ECR's StartImageScan yet"}},
 		{name: "not in the model", op: "MakeCoffee", body: `{}`, status: 400,

@@ -56,11 +56,14 @@ func (e *ReferencedError) Error() string {
 
 func (e *ReferencedError) Unwrap() error { return ErrManifestReferenced }
 
-// ErrUnavailable is wrapped by every error of a store that cannot reach
-// its database (refused, timed out, the connection dropped mid-call): the
-// change did not happen, or did not commit, and trying again later may
-// work. The front doors answer such errors with 503 — without importing
-// meta: they look for the Unavailable method (see IsUnavailable).
+// ErrUnavailable is wrapped by any method's error when the store cannot
+// reach its database: it cannot connect, or the connection dropped (the
+// server stopped, the network failed). A call whose connection dropped
+// while it committed may have taken effect or not — whole or not at all,
+// as every method is one transaction; trying again later is the remedy.
+// The front doors answer it as a temporary failure (HTTP 503), not as a
+// fault, without importing meta: they look for the Unavailable method
+// (see IsUnavailable).
 var ErrUnavailable error = unavailable{}
 
 type unavailable struct{}

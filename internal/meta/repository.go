@@ -42,7 +42,10 @@ type RepositoryStore interface {
 	// and Settings, and stores the result, in one transaction: concurrent
 	// read-modify-writes (two TagResource calls) cannot lose each other's
 	// changes. An error from fn aborts the change and is returned wrapped.
-	// A missing repository fails with ErrRepositoryUnknown.
+	// A missing repository fails with ErrRepositoryUnknown. fn may be
+	// called again, with the repository read again, when the store runs
+	// the transaction again (PostgreSQL, after a deadlock): it should do
+	// nothing but change r.
 	ModifyRepository(ctx context.Context, repoID int64, fn func(r *Repository) error) error
 	// GetRegistrySetting returns a registry-wide setting (ECR's account
 	// settings), or ErrNotFound when it was never set.

@@ -5,6 +5,10 @@
 // tag is not immutable) happen inside it, so concurrent requests on several
 // nodes cannot interleave between check and write.
 //
+// A store on a database server (PostgreSQL) can lose its server: then any
+// method fails with an error wrapping ErrUnavailable, whatever else it
+// would have returned.
+//
 // The interfaces are split by concern, one file each with its records
 // (repository.go, image.go, upload.go, lifecycle.go, gc.go, lease.go,
 // jobs.go, iam.go); Store is their union. Every implementation passes the suite in

@@ -74,7 +74,7 @@ func toRegError(err error) *regError {
 	}
 	if unavailable(err) {
 		return &regError{Status: http.StatusServiceUnavailable, Code: "UNAVAILABLE",
-			Message: "Berth cannot reach its metadata or blob store right now; nothing was changed. Try again shortly"}
+			Message: "Berth cannot reach its metadata or blob store right now; the request may not have taken effect. Try again shortly"}
 	}
 	if kind, msg, detail, ok := registry.KindOf(err); ok {
 		if t, ok := errorTable[kind]; ok {

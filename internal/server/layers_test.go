@@ -11,7 +11,8 @@ import (
 // domain.
 func TestLayers(t *testing.T) {
 	const module = "github.com/berth-registry/berth/"
-	domain := []string{"net/http", "database/sql", module + "internal/awsapi", module + "internal/meta/sqlite"}
+	domain := []string{"net/http", "database/sql", "github.com/jackc/pgx", module + "internal/awsapi",
+		module + "internal/meta/sqlite", module + "internal/meta/postgres"}
 	frontDoor := []string{module + "internal/meta"}
 	for _, tc := range []struct {
 		pkg       string

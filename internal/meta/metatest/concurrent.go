@@ -218,3 +218,140 @@ func testConcurrentDeleteChild(t *testing.T, s meta.Store) {
 		}
 	}
 }
+
+// testConcurrentTagWrites has clients push different manifests under the
+// same two tags at once, as nodes taking pushes of :latest do, half of them
+// naming the tags in the other order. Each push is one transaction, so both
+// tags end at the same push, one of them; every manifest is stored, and each
+// tag is one row.
+func testConcurrentTagWrites(t *testing.T, s meta.Store) {
+	const n, rounds = 8, 4
+	ctx := t.Context()
+	r := newRepo(t, s, reg1, "app")
+	layer := link(t, s, r.ID, "shared layer")[0]
+	for round := range rounds {
+		ms := make([]meta.Manifest, n)
+		for i := range ms {
+			ms[i] = image(fmt.Sprintf("tag race %d/%d", round, i), layer)
+		}
+		parallel(n, func(i int) {
+			names := []string{"latest", "stable"}
+			if i%2 == 1 {
+				slices.Reverse(names)
+			}
+			err := s.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Manifest: ms[i], Refs: blobRefs(layer), Tags: tags(names...)})
+			if err != nil {
+				t.Errorf("round %d: push %d: %v", round, i, err)
+			}
+		})
+		if t.Failed() {
+			return
+		}
+		latest, err := s.ResolveTag(ctx, r.ID, "latest")
+		wantErr(t, "ResolveTag(latest)", err, nil)
+		stable, err := s.ResolveTag(ctx, r.ID, "stable")
+		wantErr(t, "ResolveTag(stable)", err, nil)
+		if latest != stable {
+			t.Errorf("round %d: latest = %s, stable = %s: the tags of one push, moved by two", round, latest, stable)
+		}
+		winners := 0
+		for _, m := range ms {
+			got := getManifest(t, s, r.ID, m.Digest)
+			if m.Digest == latest {
+				winners++
+				if !sameStrings(got.Tags, []string{"latest", "stable"}) {
+					t.Errorf("round %d: the tagged manifest has tags %q", round, got.Tags)
+				}
+			} else if len(got.Tags) != 0 {
+				t.Errorf("round %d: manifest %s kept tags %q", round, m.Digest, got.Tags)
+			}
+		}
+		if winners != 1 {
+			t.Errorf("round %d: latest = %s, not one of the pushed manifests", round, latest)
+		}
+		if list, err := s.ListTags(ctx, r.ID, "", 0); err != nil || !slices.Equal(list, []string{"latest", "stable"}) {
+			t.Errorf("round %d: ListTags = %q, %v; want [latest stable] once each", round, list, err)
+		}
+	}
+}
+
+// testConcurrentImmutableTag races pushes of different manifests under one
+// new immutable tag: exactly one succeeds, the others fail with
+// ErrTagImmutable and, like any failed push, store nothing.
+func testConcurrentImmutableTag(t *testing.T, s meta.Store) {
+	const n, rounds = 8, 4
+	ctx := t.Context()
+	r := newRepo(t, s, reg1, "app")
+	layer := link(t, s, r.ID, "shared layer")[0]
+	for round := range rounds {
+		tag := fmt.Sprintf("v%d", round)
+		ms := make([]meta.Manifest, n)
+		for i := range ms {
+			ms[i] = image(fmt.Sprintf("immutable race %d/%d", round, i), layer)
+		}
+		won := make([]bool, n)
+		parallel(n, func(i int) {
+			err := s.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Manifest: ms[i], Refs: blobRefs(layer),
+				Tags: []meta.TagWrite{{Name: tag, Immutable: true}}})
+			switch {
+			case err == nil:
+				won[i] = true
+			case !errors.Is(err, meta.ErrTagImmutable):
+				t.Errorf("round %d: push %d: %v", round, i, err)
+			}
+		})
+		winner := slices.Index(won, true)
+		if c := len(slices.DeleteFunc(slices.Clone(won), func(w bool) bool { return !w })); c != 1 {
+			t.Fatalf("round %d: %d of %d pushes of immutable tag %s succeeded, want 1", round, c, n, tag)
+		}
+		checkTags(t, s, r.ID, map[string]string{tag: ms[winner].Digest})
+		for i, m := range ms {
+			if i != winner {
+				checkManifestUnknown(t, s, r.ID, m.Digest)
+			}
+		}
+		list, err := s.ListTags(ctx, r.ID, "", 0)
+		if want := round + 1; err != nil || len(list) != want {
+			t.Errorf("round %d: ListTags = %q, %v; want %d tags", round, list, err, want)
+		}
+	}
+}
+
+// testConcurrentDeleteRepository races a push into a repository against
+// its deletion without force: either the push commits first and the
+// deletion finds the repository not empty, or the deletion wins and the
+// push finds no repository. Never a push reported stored and then deleted.
+func testConcurrentDeleteRepository(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	for round := range 20 {
+		r := newRepo(t, s, reg1, fmt.Sprint("doomed-", round))
+		layer := link(t, s, r.ID, "layer")[0]
+		m := image(fmt.Sprint("last push ", round), layer)
+		var pushed, deleted bool
+		parallel(2, func(i int) {
+			if i == 0 {
+				err := s.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Manifest: m, Refs: blobRefs(layer), Tags: tags("latest")})
+				switch {
+				case err == nil:
+					pushed = true
+				case !errors.Is(err, meta.ErrRepositoryUnknown):
+					t.Errorf("PutManifest: %v", err)
+				}
+				return
+			}
+			err := s.DeleteRepository(ctx, r.ID, false)
+			switch {
+			case err == nil:
+				deleted = true
+			case !errors.Is(err, meta.ErrRepositoryNotEmpty):
+				t.Errorf("DeleteRepository: %v", err)
+			}
+		})
+		if pushed == deleted {
+			t.Fatalf("round %d: pushed %v, repository deleted %v: want exactly one", round, pushed, deleted)
+		}
+		if pushed {
+			checkTags(t, s, r.ID, map[string]string{"latest": m.Digest})
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,12 @@ type Crash struct {
 	Check func(t *testing.T, s meta.Store)
 	// Rounds is how many children are killed; 0 means 12.
 	Rounds int
+	// Window is how long after a child is ready it is killed, at a random
+	// moment within; 0 means 20ms, which suits a store whose changes take
+	// well under a millisecond. A store whose changes take longer (a
+	// round trip to a server for each statement) widens it, so that every
+	// child gets several changes done, and dies inside most of them.
+	Window time.Duration
 }
 
 // The child's queues: one job per push and one per delete.
@@ -97,12 +104,18 @@ func CrashChild(ctx context.Context, s meta.Store, out io.Writer) error {
 // push job's manifest is stored or has its delete job, every delete job's
 // manifest is gone, and every change the child reported survived. Then it
 // starts the next child on the same store.
+//
+// The test proves nothing unless the children got some work done: on a
+// machine too slow (or too busy) for them to push and delete within the
+// window in c.Rounds rounds, it goes on for up to four times as many.
 func RunCrash(t *testing.T, c Crash) {
 	rounds := c.Rounds
 	if rounds <= 0 {
 		rounds = 12
 	}
-	for round := range rounds {
+	var counts []int
+	round := 0
+	for ; round < rounds || round < 4*rounds && slices.Contains(counts, 0); round++ {
 		// The first child dies soon after it starts, maybe while opening
 		// the store. The last one is let do some work first, so that the
 		// test proves something even on a machine too busy for the
@@ -113,6 +126,10 @@ func RunCrash(t *testing.T, c Crash) {
 		if c.Check != nil {
 			c.Check(t, s)
 		}
+		counts = counts[:0]
+		for _, q := range []string{crashPushQueue, crashDeleteQueue} {
+			counts = append(counts, len(listJobs(t, s, meta.JobQuery{Queue: q})))
+		}
 		if err := s.Close(); err != nil {
 			t.Fatalf("round %d: Close: %v", round, err)
 		}
@@ -120,15 +137,11 @@ func RunCrash(t *testing.T, c Crash) {
 			return
 		}
 	}
-	// The test proves nothing unless the children got some work done.
-	s := c.Open(t)
-	defer s.Close()
-	for _, q := range []string{crashPushQueue, crashDeleteQueue} {
-		n := len(listJobs(t, s, meta.JobQuery{Queue: q}))
-		if n == 0 {
-			t.Errorf("after %d rounds no job in %s: the children did nothing", rounds, q)
+	for i, q := range []string{crashPushQueue, crashDeleteQueue} {
+		if counts[i] == 0 {
+			t.Errorf("after %d rounds no job in %s: the children did nothing", round, q)
 		}
-		t.Logf("%d rounds wrote %d jobs to %s", rounds, n, q)
+		t.Logf("%d rounds wrote %d jobs to %s", round, counts[i], q)
 	}
 }
 
@@ -178,8 +191,12 @@ func runCrashChild(t *testing.T, c Crash, round int, early, worked bool) []strin
 		}
 	}
 	// The child writes a line of about 80 bytes per change, about one
-	// every 0.1ms to 1ms: it fills no pipe buffer in this time.
-	time.Sleep(time.Duration(mrand.IntN(20_000)) * time.Microsecond)
+	// every 0.1ms to a few ms: it fills no pipe buffer in this time.
+	window := c.Window
+	if window <= 0 {
+		window = 20 * time.Millisecond
+	}
+	time.Sleep(time.Duration(mrand.Int64N(int64(window))))
 	if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		t.Fatalf("round %d: kill: %v", round, err)
 	}

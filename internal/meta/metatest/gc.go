@@ -2,6 +2,7 @@ package metatest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -291,6 +292,42 @@ func testConcurrentBlobDeletion(t *testing.T, s meta.Store) {
 		if committed == claimed {
 			t.Fatalf("round %d: committed %v, claimed %v: want exactly one", round, committed, claimed)
 		}
+	}
+}
+
+// testConcurrentStaleLink races a push referencing a blob against garbage
+// collection removing the blob's link as stale: either the push fails
+// with the blob missing, or the link stays. Never a stored manifest whose
+// blob the repository no longer links.
+func testConcurrentStaleLink(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	r := newRepo(t, s, reg1, "app")
+	later := time.Now().Add(time.Hour) // every unreferenced link is stale
+	for round := range 20 {
+		bl := link(t, s, r.ID, fmt.Sprint("contested layer ", round))[0]
+		m := image(fmt.Sprint("contested ", round), bl)
+		var pushed, removed bool
+		parallel(2, func(i int) {
+			if i == 0 {
+				err := s.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Manifest: m, Refs: blobRefs(bl)})
+				switch {
+				case err == nil:
+					pushed = true
+				case !errors.Is(err, meta.ErrBlobUnknown):
+					t.Errorf("PutManifest: %v", err)
+				}
+				return
+			}
+			ok, err := s.RemoveStaleBlobLink(ctx, r.ID, bl.Digest, later)
+			if err != nil {
+				t.Errorf("RemoveStaleBlobLink: %v", err)
+			}
+			removed = ok
+		})
+		if pushed == removed {
+			t.Fatalf("round %d: pushed %v, link removed %v: want exactly one", round, pushed, removed)
+		}
+		checkBlob(t, s, r.ID, bl, pushed)
 	}
 }
 

@@ -12,16 +12,28 @@ import (
 // RunShared runs the suite's races with two handles on one store, as two
 // nodes sharing a database have: the contended calls alternate between the
 // handles, so each guarantee (one repository of a name, one advance of an
-// upload from an offset, one holder of a lease, one worker per job) must
-// hold across connections, not only within one handle's locks. open
-// returns two handles on one new, empty store; RunShared closes both.
+// upload from an offset, one final manifest of a tag, one winner of an
+// immutable tag, an index never listing a deleted child, a push never lost
+// to a repository's deletion or its blob's link to garbage collection, no
+// lost settings change, never both a commit and a deletion of a blob, one
+// holder of a lease, one worker per job) must hold across connections, not
+// only within one handle's locks. open returns two handles on one new, empty store;
+// RunShared closes both.
 func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 	for _, tc := range []struct {
 		name string
 		fn   func(t *testing.T, s meta.Store)
 	}{
+		{"Concurrent/Pushes", testConcurrentPushes},
 		{"Concurrent/CreateRepository", testConcurrentCreateRepository},
 		{"Concurrent/AdvanceUpload", testConcurrentAdvanceUpload},
+		{"Concurrent/TagWrites", testConcurrentTagWrites},
+		{"Concurrent/ImmutableTag", testConcurrentImmutableTag},
+		{"Concurrent/DeleteChildOfIndex", testConcurrentDeleteChild},
+		{"Concurrent/DeleteRepository", testConcurrentDeleteRepository},
+		{"Concurrent/ModifyRepository", testModifyRepositoryConcurrent},
+		{"GC/ConcurrentBlobDeletion", testConcurrentBlobDeletion},
+		{"GC/ConcurrentStaleLink", testConcurrentStaleLink},
 		{"Lease/Concurrent", testConcurrentLease},
 		{"Jobs/ConcurrentClaims", testConcurrentClaims},
 		{"Jobs/ClaimRace", testClaimRace},
@@ -57,6 +69,34 @@ func (h *twoHandles) pick() meta.Store {
 
 func (h *twoHandles) CreateRepository(ctx context.Context, r *meta.Repository) error {
 	return h.pick().CreateRepository(ctx, r)
+}
+
+func (h *twoHandles) ModifyRepository(ctx context.Context, repoID int64, fn func(r *meta.Repository) error) error {
+	return h.pick().ModifyRepository(ctx, repoID, fn)
+}
+
+func (h *twoHandles) PutManifest(ctx context.Context, p *meta.PutManifest) error {
+	return h.pick().PutManifest(ctx, p)
+}
+
+func (h *twoHandles) DeleteManifest(ctx context.Context, repoID int64, digest string, jobs []meta.NewJob) error {
+	return h.pick().DeleteManifest(ctx, repoID, digest, jobs)
+}
+
+func (h *twoHandles) DeleteRepository(ctx context.Context, repoID int64, force bool) error {
+	return h.pick().DeleteRepository(ctx, repoID, force)
+}
+
+func (h *twoHandles) RemoveStaleBlobLink(ctx context.Context, repoID int64, digest string, before time.Time) (bool, error) {
+	return h.pick().RemoveStaleBlobLink(ctx, repoID, digest, before)
+}
+
+func (h *twoHandles) BeginBlobCommit(ctx context.Context, id, digest string) error {
+	return h.pick().BeginBlobCommit(ctx, id, digest)
+}
+
+func (h *twoHandles) ClaimBlobDeletion(ctx context.Context, digest string, at time.Time) (bool, error) {
+	return h.pick().ClaimBlobDeletion(ctx, digest, at)
 }
 
 func (h *twoHandles) AdvanceUpload(ctx context.Context, id string, from int64, u *meta.Upload) error {

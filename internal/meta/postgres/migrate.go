@@ -1,0 +1,121 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// migrations holds the schema changes, applied in the order of the number
+// that starts their names. A released file never changes; a new one is added.
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+type migrationFS = fs.FS
+
+// migrationLock is the advisory lock every migrating transaction takes
+// first: nodes started at once apply each migration once, one after the
+// other, and a node that waited finds the work done.
+const migrationLock int64 = 0x6265727468 // "berth"
+
+type migration struct {
+	version int
+	name    string
+}
+
+// migrate applies the migrations of fsys that the database has not seen,
+// each in its own transaction together with its schema_migrations row, so a
+// failed migration leaves no trace and a crash never records half of one
+// (PostgreSQL's DDL is transactional).
+func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS) error {
+	ms, err := listMigrations(fsys)
+	if err != nil {
+		return err
+	}
+	var applied []int
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		// Under the lock: two CREATE TABLE IF NOT EXISTS at once can both
+		// find no table, and one then fails.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    integer PRIMARY KEY,
+			applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `SELECT version FROM schema_migrations`)
+		applied, err = pgx.CollectRows(rows, pgx.RowTo[int])
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("schema_migrations: %w", err)
+	}
+	for _, m := range ms {
+		if slices.Contains(applied, m.version) {
+			continue
+		}
+		if err := apply(ctx, pool, fsys, m); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+func listMigrations(fsys fs.FS) ([]migration, error) {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, name := range names {
+		base := path.Base(name)
+		num, _, _ := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name does not start with a version number", base)
+		}
+		ms = append(ms, migration{version: v, name: name})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s share a version", ms[i-1].name, ms[i].name)
+		}
+	}
+	return ms, nil
+}
+
+func apply(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, m migration) error {
+	script, err := fs.ReadFile(fsys, m.name)
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+			return err
+		}
+		// Checked again under the lock: another node may have applied it
+		// while this one waited.
+		done, err := exists(ctx, tx, `SELECT 1 FROM schema_migrations WHERE version = $1`, m.version)
+		if err != nil || done {
+			return err
+		}
+		// Without arguments pgx sends the script as one simple query, so
+		// it may hold many statements.
+		if _, err := tx.Exec(ctx, string(script)); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.version)
+		return err
+	})
+}
