@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/berth-registry/berth/internal/blob/s3/s3test"
+	"github.com/berth-registry/berth/internal/meta/postgres/pgtest"
 )
 
 // berthBin is the binary under test, built once by TestMain.
@@ -38,6 +39,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	s3test.Stop()
+	pgtest.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

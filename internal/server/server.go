@@ -78,6 +78,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	// here, the authorization decisions once routes makes the authorizer.
 	bus := &changes.Bus{}
 	bus.Subscribe(changes.Repositories, m.Invalidate)
+	// Nodes sharing a database tell each other of changes through it.
+	if r, ok := db.(interface{ Relay() changes.Relay }); ok {
+		bus.Relay(ctx, r.Relay(), log)
+	}
 	var eventQueues []string
 	if cfg.ImageEvents != "off" {
 		eventQueues = []string{events.Queue}

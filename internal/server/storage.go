@@ -9,6 +9,7 @@ import (
 	"github.com/berth-registry/berth/internal/blob/s3"
 	"github.com/berth-registry/berth/internal/config"
 	"github.com/berth-registry/berth/internal/meta"
+	"github.com/berth-registry/berth/internal/meta/postgres"
 	"github.com/berth-registry/berth/internal/meta/sqlite"
 	"github.com/berth-registry/berth/internal/storeurl"
 )
@@ -28,8 +29,14 @@ func OpenMeta(ctx context.Context, rawURL, dataDir string) (meta.Store, error) {
 			return nil, fmt.Errorf("open metadata store %s: %w", u.Redacted(), err)
 		}
 		return s, nil
+	case "postgres":
+		s, err := postgres.Open(ctx, u.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("open metadata store %s: %w", u.Redacted(), err)
+		}
+		return s, nil
 	}
-	return nil, fmt.Errorf("--meta %s: this build of Berth cannot open %s stores yet", u.Redacted(), u.Scheme)
+	return nil, fmt.Errorf("--meta %s: this build of Berth cannot open %s stores", u.Redacted(), u.Scheme)
 }
 
 // S3Credentials are the static keys of an s3:// blob store; empty ones

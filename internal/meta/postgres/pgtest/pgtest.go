@@ -69,6 +69,13 @@ type server struct {
 // exits with the tests' status.
 func Main(m *testing.M) {
 	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
+// Stop drops what the tests left and stops the cluster they started, if
+// any: for a TestMain that does more than Main.
+func Stop() {
 	if srv != nil {
 		srv.drops.Wait()
 		srv.admins.Close()
@@ -77,8 +84,8 @@ func Main(m *testing.M) {
 				fmt.Fprintln(os.Stderr, "pgtest:", err)
 			}
 		}
+		srv = nil
 	}
-	os.Exit(code)
 }
 
 // Require skips t under -short, and fails it otherwise, unless there is a
