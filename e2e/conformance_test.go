@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,14 +20,45 @@ func TestOCIConformance(t *testing.T) {
 		t.Skip("conformance suite runs without -short")
 	}
 	b := startBerth(t, "", "--auto-create-repositories")
+	runConformance(t, b.Host, b.Password(t), b.Log)
+}
+
+// TestOCIConformanceThreeNodes runs the whole suite through a round-robin
+// proxy in front of three nodes on one PostgreSQL and one S3 bucket: every
+// request may land on another node than the one before it.
+func TestOCIConformanceThreeNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("conformance suite runs without -short")
+	}
+	nodes := startNodes(t, 3, "--auto-create-repositories")
+	p := startProxy(t, nodes...)
+	runConformance(t, p.Host, nodes[0].Password(t), func() string {
+		var logs []string
+		for i, n := range nodes {
+			logs = append(logs, fmt.Sprintf("--- node %d ---\n%s", i, tail(n.Log(), 20)))
+		}
+		return strings.Join(logs, "\n")
+	})
+	for i, n := range p.Hits() {
+		if n == 0 {
+			t.Errorf("node %d answered no request: the proxy did not spread them", i)
+		}
+	}
+}
+
+// runConformance runs the OCI distribution-spec conformance suite against
+// host, with every workflow on but sparse indexes (which Berth refuses,
+// as ECR does).
+func runConformance(t *testing.T, host, password string, serverLog func() string) {
+	t.Helper()
 	results := t.TempDir()
 	cmd := exec.Command("go", "tool", "conformance")
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(),
-		"OCI_REGISTRY="+b.Host,
+		"OCI_REGISTRY="+host,
 		"OCI_TLS=disabled",
 		"OCI_USERNAME=AWS",
-		"OCI_PASSWORD="+b.Password(t),
+		"OCI_PASSWORD="+password,
 		"OCI_VERSION=1.1",
 		"OCI_REPO1=conformance/repo1",
 		"OCI_REPO2=conformance/repo2",
@@ -72,7 +104,7 @@ func TestOCIConformance(t *testing.T) {
 	}
 	t.Logf("conformance: pass=%s skip=%s fail=%s error=%s disabled=%s", counts["Pass"], counts["Skip"], counts["FAIL"], counts["Error"], counts["Disabled"])
 	if err != nil || counts["FAIL"] != "0" || counts["Error"] != "0" || counts["Skip"] != "0" {
-		t.Errorf("conformance suite did not pass cleanly (%v):\n%s\n--- berth log (tail) ---\n%s", err, report, tail(b.Log(), 60))
+		t.Errorf("conformance suite did not pass cleanly (%v):\n%s\n--- berth log (tail) ---\n%s", err, report, tail(serverLog(), 60))
 	}
 	if counts["Pass"] == "" || counts["Pass"] == "0" {
 		t.Errorf("conformance suite passed nothing:\n%s", report)
