@@ -77,7 +77,13 @@ func startBerth(t *testing.T, dataDir string, args ...string) *berth {
 func (b *berth) start() {
 	t := b.t
 	t.Helper()
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", b.DataDir, "--log-level", "info"}, b.Args...)
+	// A restart listens where the process listened before, so that
+	// clients and proxies find it again.
+	listen := "127.0.0.1:0"
+	if b.Host != "" {
+		listen = b.Host
+	}
+	args := append([]string{"serve", "--listen", listen, "--data", b.DataDir, "--log-level", "info"}, b.Args...)
 	cmd := exec.Command(berthBin, args...)
 	cmd.Env = append(os.Environ(), "BERTH_ACCESS_KEY_ID="+testAccessKeyID, "BERTH_SECRET_ACCESS_KEY="+testSecretAccessKey)
 	cmd.Env = append(cmd.Env, b.Env...)
@@ -157,7 +163,8 @@ func (b *berth) signal(sig syscall.Signal) {
 	}
 }
 
-// Restart starts the process again over the same data directory.
+// Restart starts the process again over the same data directory, on the
+// same address.
 func (b *berth) Restart() {
 	b.start()
 }

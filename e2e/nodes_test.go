@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/opencontainers/go-digest"
@@ -24,6 +25,13 @@ import (
 // S3 bucket, one token key, the same root keys, as an operator runs them
 // behind a load balancer.
 func startNodes(t *testing.T, n int, args ...string) []*berth {
+	t.Helper()
+	nodes, _ := startNodesBucket(t, n, args...)
+	return nodes
+}
+
+// startNodesBucket is startNodes, and a way to look into the bucket.
+func startNodesBucket(t *testing.T, n int, args ...string) ([]*berth, func() (*s3.Client, string)) {
 	t.Helper()
 	pgtest.Require(t)
 	metaURL := pgtest.NewDatabase(t)
@@ -40,7 +48,7 @@ func startNodes(t *testing.T, n int, args ...string) []*berth {
 		t.Cleanup(func() { b.Stop() })
 		nodes = append(nodes, b)
 	}
-	return nodes
+	return nodes, func() (*s3.Client, string) { return s3test.Client(cfg), cfg.Bucket }
 }
 
 // within retries check every 50ms until it passes or d has gone, and

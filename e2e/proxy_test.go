@@ -1,12 +1,18 @@
 package e2e
 
 import (
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"sync/atomic"
 	"testing"
+
+	ggcrauthn "github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // proxy is a round-robin load balancer in front of several nodes, as an
@@ -39,6 +45,9 @@ func startProxy(t *testing.T, nodes ...*berth) *proxy {
 			r.Out.Host = r.In.Host // the nodes see the name clients use
 		},
 		FlushInterval: -1,
+		// A node being killed refuses connections: the proxy answers 502,
+		// which the clients see; its log would only repeat it.
+		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -59,4 +68,19 @@ func (p *proxy) Hits() []int64 {
 		out[i] = p.hits[i].Load()
 	}
 	return out
+}
+
+// proxyRepo names a repository as clients of the proxy do.
+func proxyRepo(t *testing.T, p *proxy, repo string) name.Repository {
+	t.Helper()
+	r, err := name.NewRepository(p.Host+"/"+repo, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// azAuth is the login of a client holding password (user AWS).
+func azAuth(password string) remote.Option {
+	return remote.WithAuth(&ggcrauthn.Basic{Username: "AWS", Password: password})
 }

@@ -148,8 +148,8 @@ func (c *Config) validate() error {
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		errs = append(errs, fmt.Errorf("--public-url %q: give a URL like https://registry.example.com", c.PublicURL))
 	}
-	if c.UploadTTL < time.Minute {
-		errs = append(errs, fmt.Errorf("--upload-ttl %v: at least 1m", c.UploadTTL))
+	if c.UploadTTL < time.Second {
+		errs = append(errs, fmt.Errorf("--upload-ttl %v: at least 1s", c.UploadTTL))
 	}
 	for _, d := range []struct {
 		flag string
