@@ -35,6 +35,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -186,6 +187,9 @@ type cluster struct {
 	// the tests that started it.
 	reaper     *exec.Cmd
 	reaperPipe io.WriteCloser
+	// pgctl runs pg_ctl on the cluster; startArgs start its server again.
+	pgctl     []string
+	startArgs []string
 }
 
 // findBin returns the directory holding initdb and pg_ctl: the newest
@@ -297,6 +301,7 @@ func startCluster() (*cluster, error) {
 		start := slices.Concat(pgctl, []string{"-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"})
 		out, err := run(start...)
 		if err == nil {
+			c.pgctl, c.startArgs = pgctl, start
 			c.url = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 			return c, nil
 		}
@@ -335,4 +340,70 @@ func (c *cluster) stop() error {
 		return fmt.Errorf("stop the cluster in %s: %w", c.dir, err)
 	}
 	return nil
+}
+
+// Cluster is a throwaway cluster of one test's own, for a test that stops
+// and starts its database server (an outage) without disturbing the
+// others, which share the package's cluster.
+type Cluster struct {
+	c *cluster
+}
+
+// NewCluster starts a cluster for t, stopped and removed when t ends. It
+// skips t under -short, and fails it otherwise, when PostgreSQL is not
+// installed.
+func NewCluster(t testing.TB) *Cluster {
+	t.Helper()
+	c, err := startCluster()
+	if errors.Is(err, errNoPostgres) {
+		if testing.Short() {
+			t.Skip(Missing)
+		}
+		t.Fatal(Missing)
+	}
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.stop(); err != nil {
+			t.Errorf("pgtest: %v", err)
+		}
+	})
+	return &Cluster{c}
+}
+
+// NewDatabase creates an empty database on the cluster and returns its URL.
+func (c *Cluster) NewDatabase(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("berth_test_%d", counter.Add(1))
+	conn, err := pgx.Connect(t.Context(), c.c.url)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	u, err := withDatabase(c.c.url, name)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return u
+}
+
+// StopServer stops the cluster's server (a fast shutdown: its clients'
+// connections are cut, what committed stays), as an outage would.
+func (c *Cluster) StopServer(t testing.TB) {
+	t.Helper()
+	if out, err := run(slices.Concat(c.c.pgctl, []string{"-m", "fast", "-w", "stop"})...); err != nil {
+		t.Fatalf("pgtest: stop the server: %v\n%s", err, out)
+	}
+}
+
+// StartServer starts the cluster's server again, on the same port.
+func (c *Cluster) StartServer(t testing.TB) {
+	t.Helper()
+	if out, err := run(c.c.startArgs...); err != nil {
+		t.Fatalf("pgtest: start the server again: %v\n%s", err, out)
+	}
 }
