@@ -26,3 +26,11 @@ type Redirector interface {
 	// anyone holding it until ttl has passed.
 	RedirectURL(ctx context.Context, d digest.Digest, ttl time.Duration) (string, error)
 }
+
+// BatchDeleter is the optional power of a Store that deletes many blobs in
+// one request (S3's DeleteObjects): garbage collection then deletes a page
+// of blobs at a time.
+type BatchDeleter interface {
+	// DeleteBlobs removes committed blobs; missing ones are not an error.
+	DeleteBlobs(ctx context.Context, ds []digest.Digest) error
+}

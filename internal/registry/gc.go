@@ -230,12 +230,16 @@ func (s *Service) deleteUnreferencedBlobs(ctx context.Context, before time.Time,
 		if err != nil {
 			return fmt.Errorf("unreferenced blobs: %w", err)
 		}
-		for _, b := range blobs {
-			ok, err := s.deleteBlob(ctx, b.Digest)
-			if err != nil {
-				return err
-			}
-			if ok {
+		ds := make([]string, len(blobs))
+		for i, b := range blobs {
+			ds[i] = b.Digest
+		}
+		deleted, err := s.deleteBlobs(ctx, ds)
+		if err != nil {
+			return err
+		}
+		for i, b := range blobs {
+			if deleted[i] {
 				rep.BlobsDeleted++
 				rep.BlobBytesDeleted += b.Size
 				s.gm.deleted.Inc("unreferenced")
@@ -322,6 +326,53 @@ func (s *Service) deleteOrphans(ctx context.Context, before time.Time, rep *GCRe
 	s.gm.storeBlobs.Set(float64(rep.StoreBlobs))
 	s.gm.storeBytes.Set(float64(rep.StoreBytes))
 	return nil
+}
+
+// deleteBlobs deletes a page of blobs as deleteBlob does, each claimed
+// first; a store that can (blob.BatchDeleter) deletes the claimed ones'
+// bytes in one batch. It reports which it deleted. A claim holds back a
+// push of the same digest until the deletion is recorded, so a batch is
+// one page (gcPage), quick to delete.
+func (s *Service) deleteBlobs(ctx context.Context, ds []string) ([]bool, error) {
+	deleted := make([]bool, len(ds))
+	bd, batch := s.blobs.(blob.BatchDeleter)
+	if !batch {
+		for i, d := range ds {
+			ok, err := s.deleteBlob(ctx, d)
+			if err != nil {
+				return deleted, err
+			}
+			deleted[i] = ok
+		}
+		return deleted, nil
+	}
+	var claimed []digest.Digest
+	for i, d := range ds {
+		ok, err := s.meta.ClaimBlobDeletion(ctx, d, s.now())
+		if err != nil {
+			// Those claimed stay claimed until the next run finishes them
+			// (PendingBlobDeletions).
+			return deleted, fmt.Errorf("claim deletion of %s: %w", d, err)
+		}
+		if ok {
+			claimed = append(claimed, digest.Digest(d))
+			deleted[i] = true
+		}
+	}
+	if len(claimed) == 0 {
+		return deleted, nil
+	}
+	// Once claimed the bytes go, even if the context ends.
+	wctx := context.WithoutCancel(ctx)
+	if err := bd.DeleteBlobs(wctx, claimed); err != nil {
+		return make([]bool, len(ds)), fmt.Errorf("delete %d blobs: %w", len(claimed), err)
+	}
+	for _, d := range claimed {
+		if err := s.meta.FinishBlobDeletion(wctx, d.String()); err != nil {
+			return deleted, fmt.Errorf("record deletion of %s: %w", d, err)
+		}
+	}
+	return deleted, nil
 }
 
 // deleteBlob claims a blob's deletion, then deletes its bytes. It reports

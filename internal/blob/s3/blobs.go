@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -51,6 +52,44 @@ func (s *Store) Delete(ctx context.Context, d digest.Digest) error {
 	}
 	if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key}); err != nil && !isNotFound(err) {
 		return fmt.Errorf("blob/s3: delete %s: %w", d, err)
+	}
+	return nil
+}
+
+// maxDeleteObjects is the most keys S3 deletes in one DeleteObjects.
+var maxDeleteObjects = 1000
+
+// DeleteBlobs removes blobs with DeleteObjects, a thousand keys a request
+// (blob.BatchDeleter): garbage collection of many blobs is a few requests,
+// not one a blob. Missing keys are not an error, as for Delete.
+func (s *Store) DeleteBlobs(ctx context.Context, ds []digest.Digest) error {
+	for start := 0; start < len(ds); start += maxDeleteObjects {
+		batch := ds[start:min(start+maxDeleteObjects, len(ds))]
+		objects := make([]types.ObjectIdentifier, len(batch))
+		for i, d := range batch {
+			key, err := s.blobKey(d)
+			if err != nil {
+				return fmt.Errorf("blob/s3: delete %s: %w", d, err)
+			}
+			objects[i] = types.ObjectIdentifier{Key: aws.String(key)}
+		}
+		out, err := s.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+			Bucket: &s.bucket,
+			Delete: &types.Delete{Objects: objects, Quiet: aws.Bool(true)},
+		})
+		if err != nil {
+			return fmt.Errorf("blob/s3: delete %d blobs: %w", len(batch), err)
+		}
+		var failed []error
+		for _, e := range out.Errors {
+			if aws.ToString(e.Code) == "NoSuchKey" {
+				continue
+			}
+			failed = append(failed, fmt.Errorf("%s: %s: %s", aws.ToString(e.Key), aws.ToString(e.Code), aws.ToString(e.Message)))
+		}
+		if len(failed) > 0 {
+			return fmt.Errorf("blob/s3: delete %d blobs: %d refused: %w", len(batch), len(failed), errors.Join(failed...))
+		}
 	}
 	return nil
 }

@@ -6,3 +6,12 @@ func SetBeforeComplete(s *Store, f func() error) { s.beforeComplete = f }
 
 // SegmentSize is the largest staging segment.
 const SegmentSize = segmentSize
+
+// SetMaxDeleteObjects changes how many keys one DeleteObjects carries, so
+// that a test can cross a batch boundary with few blobs; it returns the
+// old value.
+func SetMaxDeleteObjects(n int) int {
+	old := maxDeleteObjects
+	maxDeleteObjects = n
+	return old
+}

@@ -142,9 +142,10 @@ type Store struct {
 }
 
 var (
-	_ blob.Store      = (*Store)(nil)
-	_ blob.ModTimer   = (*Store)(nil)
-	_ blob.Redirector = (*Store)(nil)
+	_ blob.Store        = (*Store)(nil)
+	_ blob.ModTimer     = (*Store)(nil)
+	_ blob.Redirector   = (*Store)(nil)
+	_ blob.BatchDeleter = (*Store)(nil)
 )
 
 // New returns a Store for cfg after checking that its bucket can be reached.

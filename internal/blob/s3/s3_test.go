@@ -516,3 +516,39 @@ func TestRedirectURL(t *testing.T) {
 		t.Errorf("GET the URL of an absent blob: %d", status)
 	}
 }
+
+// TestDeleteBlobs deletes many blobs in a few requests (here four keys a
+// request): the ones named go,
+// a missing one is no error, the others stay.
+func TestDeleteBlobs(t *testing.T) {
+	ctx := t.Context()
+	s := newStore(t, s3test.NewBucket(t, "batch"))
+	defer s3.SetMaxDeleteObjects(s3.SetMaxDeleteObjects(4)) // several requests
+	var all []digest.Digest
+	for i := range 12 {
+		data := []byte(fmt.Sprintf("blob %d", i))
+		d := digest.FromBytes(data)
+		id := fmt.Sprintf("up%d", i)
+		if _, err := s.Append(ctx, id, 0, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Commit(ctx, id, int64(len(data)), d); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, d)
+	}
+	gone, kept := all[:10], all[10:]
+	if err := s.DeleteBlobs(ctx, append(slices.Clone(gone), digest.FromString("never there"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range gone {
+		if _, err := s.Stat(ctx, d); !errors.Is(err, blob.ErrNotFound) {
+			t.Fatalf("%s after DeleteBlobs: %v", d, err)
+		}
+	}
+	for _, d := range kept {
+		if _, err := s.Stat(ctx, d); err != nil {
+			t.Errorf("%s, not named, is gone: %v", d, err)
+		}
+	}
+}
