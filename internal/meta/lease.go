@@ -13,4 +13,9 @@ type LeaseStore interface {
 	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
 	// ReleaseLease gives up holder's lease; one not held is not an error.
 	ReleaseLease(ctx context.Context, name, holder string) error
+	// Now is the store's clock: the database server's, for a store that
+	// several nodes share, so that they measure leases by one clock
+	// whatever their own clocks say (package dbclock keeps a node's
+	// reading of it).
+	Now(ctx context.Context) (time.Time, error)
 }

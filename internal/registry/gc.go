@@ -45,8 +45,8 @@ import (
 const (
 	gcLease = "gc"
 	// gcLeaseTTL bounds how long a node that died mid-run keeps the others
-	// from collecting.
-	gcLeaseTTL = 30 * time.Minute
+	// from collecting; a live node renews it while it collects.
+	gcLeaseTTL = 2 * time.Minute
 	gcPage     = 500
 	// deletionStaleAfter is when a claimed deletion that never finished is
 	// taken to be abandoned: the collector deletes one blob's bytes right
@@ -101,7 +101,7 @@ func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (*GCR
 	unlock := s.jobLocks.lock(gcLease)
 	defer unlock()
 	rep := &GCReport{StartedAt: s.now().UTC()}
-	got, err := s.meta.AcquireLease(ctx, gcLease, s.node, s.now(), gcLeaseTTL)
+	release, got, err := s.holdLease(ctx, gcLease, s.node, gcLeaseTTL)
 	if err != nil {
 		s.gm.runs.Inc("error")
 		return nil, fmt.Errorf("gc lease: %w", err)
@@ -111,11 +111,7 @@ func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (*GCR
 		rep.Busy = true
 		return rep, nil
 	}
-	defer func() {
-		if err := s.meta.ReleaseLease(context.WithoutCancel(ctx), gcLease, s.node); err != nil {
-			s.log.WarnContext(ctx, "release gc lease", "err", err)
-		}
-	}()
+	defer release()
 	start := time.Now()
 	if err := s.collect(ctx, grace, rep); err != nil {
 		s.gm.runs.Inc("error")

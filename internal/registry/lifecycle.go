@@ -27,8 +27,9 @@ const (
 	// running it stopped. Evaluating even a large repository takes seconds.
 	previewStaleAfter = 10 * time.Minute
 	// lifecycleLeaseTTL bounds how long a node that died mid-run keeps
-	// other nodes from running the repository's policy.
-	lifecycleLeaseTTL = 10 * time.Minute
+	// other nodes from running the repository's policy; a live node renews
+	// it while it runs.
+	lifecycleLeaseTTL = 2 * time.Minute
 )
 
 func lifecyclePolicyNotFound(r *meta.Repository) *Error {
@@ -357,7 +358,7 @@ func (s *Service) runLifecycle(ctx context.Context, r *meta.Repository, p *meta.
 	lease := "lifecycle/" + strconv.FormatInt(r.ID, 10)
 	unlock := s.jobLocks.lock(lease)
 	defer unlock()
-	got, err := s.meta.AcquireLease(ctx, lease, s.node, s.now(), lifecycleLeaseTTL)
+	release, got, err := s.holdLease(ctx, lease, s.node, lifecycleLeaseTTL)
 	if err != nil {
 		s.lm.runs.Inc("error")
 		return nil, fmt.Errorf("lifecycle lease: %w", err)
@@ -367,11 +368,7 @@ func (s *Service) runLifecycle(ctx context.Context, r *meta.Repository, p *meta.
 		run.Busy = true
 		return run, nil
 	}
-	defer func() {
-		if err := s.meta.ReleaseLease(context.WithoutCancel(ctx), lease, s.node); err != nil {
-			s.log.WarnContext(ctx, "release lifecycle lease", "repository", r.Name, "err", err)
-		}
-	}()
+	defer release()
 	if err := s.executeLifecycle(ctx, r, p, run); err != nil {
 		s.lm.runs.Inc("error")
 		return nil, err

@@ -39,6 +39,9 @@ type Options struct {
 	// RedirectBlobs answers blob downloads with a URL of the blob store
 	// itself when the store can make one (blob.Redirector).
 	RedirectBlobs bool
+	// LeaseClock is the clock leases are measured by: the database's on
+	// shared stores (package dbclock); nil is the service's own clock.
+	LeaseClock func() time.Time
 	// SharedStores says that other nodes share the metadata and blob
 	// stores: the locks that guard data (an upload being appended to) are
 	// then taken in the database, not only in this process.

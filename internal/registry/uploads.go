@@ -438,10 +438,7 @@ func unmarshalHash(state []byte) (digest.Algorithm, hash.Hash, error) {
 // is refused at once rather than kept waiting, as clients send one chunk
 // at a time and a second one in flight is a client's mistake or a retry
 // whose first try still runs.
-const (
-	uploadLeaseTTL   = time.Minute
-	uploadLeaseRenew = uploadLeaseTTL / 3
-)
+const uploadLeaseTTL = time.Minute
 
 // lockUpload takes the upload's lock; unlock gives it back.
 func (s *Service) lockUpload(ctx context.Context, id string) (unlock func(), err error) {
@@ -449,8 +446,7 @@ func (s *Service) lockUpload(ctx context.Context, id string) (unlock func(), err
 	if !s.opts.SharedStores {
 		return unlockLocal, nil
 	}
-	name, holder := "upload/"+id, s.node+"/"+newUploadID()
-	ok, err := s.meta.AcquireLease(ctx, name, holder, s.now(), uploadLeaseTTL)
+	release, ok, err := s.holdLease(ctx, "upload/"+id, s.node+"/"+newUploadID(), uploadLeaseTTL)
 	if err != nil {
 		unlockLocal()
 		return nil, fmt.Errorf("lock upload %s: %w", id, err)
@@ -459,28 +455,8 @@ func (s *Service) lockUpload(ctx context.Context, id string) (unlock func(), err
 		unlockLocal()
 		return nil, errorf(ErrBlobUploadBusy, "another request is writing to upload %q now: send the next chunk once it has been answered", truncate(id, 80))
 	}
-	stop, renewed := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(renewed)
-		t := time.NewTicker(uploadLeaseRenew)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				if _, err := s.meta.AcquireLease(context.WithoutCancel(ctx), name, holder, s.now(), uploadLeaseTTL); err != nil {
-					s.log.WarnContext(ctx, "renew upload lock", "upload", id, "err", err)
-				}
-			}
-		}
-	}()
 	return func() {
-		close(stop)
-		<-renewed
-		if err := s.meta.ReleaseLease(context.WithoutCancel(ctx), name, holder); err != nil {
-			s.log.WarnContext(ctx, "release upload lock", "upload", id, "err", err)
-		}
+		release()
 		unlockLocal()
 	}, nil
 }

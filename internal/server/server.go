@@ -23,6 +23,7 @@ import (
 	"github.com/berth-registry/berth/internal/blob"
 	"github.com/berth-registry/berth/internal/changes"
 	"github.com/berth-registry/berth/internal/config"
+	"github.com/berth-registry/berth/internal/dbclock"
 	"github.com/berth-registry/berth/internal/ecrapi"
 	"github.com/berth-registry/berth/internal/ecrpublicapi"
 	"github.com/berth-registry/berth/internal/events"
@@ -56,6 +57,8 @@ type Server struct {
 	// jobs runs the outbox's jobs of this node (lifecycle previews, image
 	// events).
 	jobs *jobs.Runner
+	// clock is this node's reading of the database's clock.
+	clock *dbclock.Clock
 }
 
 // New opens storage under the data directory and builds the handlers.
@@ -82,6 +85,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	if r, ok := db.(interface{ Relay() changes.Relay }); ok {
 		bus.Relay(ctx, r.Relay(), log)
 	}
+	// Leases (GC, lifecycle, jobs, upload locks) are measured by the
+	// database's clock, as this node reads it.
+	clock := dbclock.New(ctx, m, log)
 	var eventQueues []string
 	if cfg.ImageEvents != "off" {
 		eventQueues = []string{events.Queue}
@@ -94,10 +100,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		ImageEventQueues:       eventQueues,
 		RedirectBlobs:          cfg.BlobsRedirect,
 		SharedStores:           sharedStores(cfg),
+		LeaseClock:             clock.Now,
 	})
 	// The outbox's jobs: every node runs every queue; a job is claimed by
 	// one node at a time, and taken over when its node dies.
-	runner := jobs.New(m, jobs.Options{Logger: log})
+	runner := jobs.New(m, jobs.Options{Logger: log, Now: clock.Now})
 	svc.RegisterJobs(runner)
 	if cfg.ImageEvents == "log" {
 		runner.Handle(events.Queue, events.Handler(events.LogSink{Log: log}), jobs.QueueOptions{})
@@ -110,7 +117,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	if removed > 0 {
 		log.Info("removed staging files of uploads that no session owns", "count", removed)
 	}
-	s := &Server{cfg: cfg, log: log, meta: m, blobs: blobs, svc: svc, metrics: mreg, changes: bus, jobs: runner}
+	s := &Server{cfg: cfg, log: log, meta: m, blobs: blobs, svc: svc, metrics: mreg, changes: bus, jobs: runner, clock: clock}
 	if err := s.openIdentities(); err != nil {
 		m.Close()
 		return nil, err
@@ -313,6 +320,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	loops.Go(func() { s.svc.LifecycleLoop(jctx, s.cfg.LifecycleInterval) })
 	loops.Go(func() { s.svc.GCLoop(jctx, s.cfg.GCInterval, s.cfg.GCGrace) })
 	loops.Go(func() { s.jobs.Run(jctx) })
+	loops.Go(func() { s.clock.Run(jctx, clockEvery) })
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {
@@ -349,6 +357,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	return serveErr
 }
+
+// clockEvery is how often a node reads the database's clock again.
+const clockEvery = 30 * time.Second
 
 // expireUploads discards abandoned upload sessions now and then, until ctx
 // ends.

@@ -315,3 +315,14 @@ func testConcurrentLease(t *testing.T, s meta.Store) {
 		t.Errorf("%d nodes hold the lease, want 1", n)
 	}
 }
+
+// testStoreClock: the store's clock reads a time, near this machine's for
+// a test server on this machine.
+func testStoreClock(t *testing.T, s meta.Store) {
+	before := time.Now()
+	now, err := s.Now(t.Context())
+	wantErr(t, "Now", err, nil)
+	if d := now.Sub(before); d < -time.Minute || d > time.Minute {
+		t.Errorf("the store's clock reads %v, %v from this machine's", now, d)
+	}
+}

@@ -107,6 +107,7 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 		{"Lifecycle/DeleteManifestIf", testDeleteManifestIf},
 		{"Lease/AcquireRelease", testLeases},
 		{"Lease/Concurrent", testConcurrentLease},
+		{"Lease/Clock", testStoreClock},
 		{"Jobs/Enqueue", testEnqueueJobs},
 		{"Jobs/Keys", testJobKeys},
 		{"Jobs/Claim", testClaimJob},

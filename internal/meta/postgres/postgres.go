@@ -318,3 +318,12 @@ func nullString(s string) any {
 	}
 	return s
 }
+
+// Now is the database server's clock.
+func (s *Store) Now(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&t); err != nil {
+		return time.Time{}, wrap(ctx, "read the clock", err)
+	}
+	return t, nil
+}

@@ -308,3 +308,6 @@ func (s *Store) DeleteManifestIf(ctx context.Context, repoID int64, want meta.Ma
 	})
 	return deleted && err == nil, err
 }
+
+// Now is the local clock: an SQLite file has one node.
+func (s *Store) Now(context.Context) (time.Time, error) { return time.Now(), nil }
