@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,4 +159,28 @@ func TestTwoNodes(t *testing.T) {
 		}
 		return fmt.Errorf("answered %v", err)
 	})
+}
+
+// TestCLIWorkflowThreeNodes runs the real-client workflow of
+// scripts/e2e-cli.sh — the AWS CLI, boto3, docker and crane — through a
+// round-robin proxy over three nodes on one PostgreSQL and one S3 bucket.
+func TestCLIWorkflowThreeNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the real-client workflow runs without -short")
+	}
+	pgtest.Require(t)
+	metaURL := pgtest.NewDatabase(t)
+	cfg := s3test.NewBucket(t, "")
+	q := url.Values{"endpoint": {cfg.Endpoint}, "region": {cfg.Region}, "path-style": {"true"}}
+	cmd := exec.Command("bash", "scripts/e2e-cli.sh")
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "E2E_NODES=3", "E2E_META="+metaURL,
+		"E2E_BLOBS=s3://"+cfg.Bucket+"/berth?"+q.Encode(),
+		"E2E_S3_ACCESS_KEY_ID="+cfg.AccessKeyID, "E2E_S3_SECRET_ACCESS_KEY="+cfg.SecretAccessKey)
+	out, err := cmd.CombinedOutput()
+	summary := regexp.MustCompile(`(?m)^e2e-cli: \d+ passed, \d+ failed$`).FindString(string(out))
+	t.Log(summary)
+	if err != nil || !strings.HasSuffix(summary, " 0 failed") {
+		t.Fatalf("scripts/e2e-cli.sh with three nodes: %v\n%s", err, out)
+	}
 }

@@ -18,6 +18,13 @@
 # tail of berth's log; the last line is "e2e-cli: N passed, M failed", and
 # the exit status is non-zero if any check failed.
 # E2E_VERBOSE=1 prints every command's output.
+#
+# Several nodes: with E2E_NODES=N (N > 1), E2E_META (a postgres:// URL of an
+# empty database), E2E_BLOBS (an s3:// URL of an empty bucket) and
+# E2E_S3_ACCESS_KEY_ID / E2E_S3_SECRET_ACCESS_KEY, it starts N nodes on those
+# stores behind a round-robin proxy (e2e/rrproxy) and runs every check
+# through the proxy: each request may reach another node than the one
+# before. e2e/nodes_test.go's TestCLIWorkflowThreeNodes does this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO_ROOT=$PWD
@@ -27,6 +34,13 @@ PASSED=0
 FAILED=0
 FAILED_NAMES=()
 BERTH_PID=""
+BERTH_PIDS=()
+PROXY_PID=""
+NODES=${E2E_NODES:-1}
+E2E_META=${E2E_META:-}
+E2E_BLOBS=${E2E_BLOBS:-}
+E2E_S3_ACCESS_KEY_ID=${E2E_S3_ACCESS_KEY_ID:-}
+E2E_S3_SECRET_ACCESS_KEY=${E2E_S3_SECRET_ACCESS_KEY:-}
 DOCKERD_PID=""
 CHECK_PID=""
 WATCHDOG_PID=""
@@ -96,9 +110,13 @@ cleanup() {
   trap - EXIT INT TERM
   if [ -n "$WATCHDOG_PID" ]; then kill_tree "$WATCHDOG_PID"; fi
   if [ -n "$CHECK_PID" ]; then kill_tree "$CHECK_PID"; fi
-  if [ -n "$BERTH_PID" ]; then
-    stop_pid "$BERTH_PID" berth 15
+  if [ -n "$PROXY_PID" ]; then
+    stop_pid "$PROXY_PID" rrproxy 5
   fi
+  local bp
+  for bp in "${BERTH_PIDS[@]}"; do
+    stop_pid "$bp" berth 15
+  done
   if [ -n "$DOCKERD_PID" ]; then
     stop_pid "$DOCKERD_PID" dockerd 30
     # dockerd stops the containerd it started; make sure, if it was killed.
@@ -245,24 +263,50 @@ for v in $(compgen -e | grep '^BERTH_' || true); do unset "$v"; done
 # Loopback traffic never goes through a proxy.
 export NO_PROXY=127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY} no_proxy=127.0.0.1,localhost${no_proxy:+,$no_proxy}
 
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+backends=()
 REG=127.0.0.1:$PORT
 ENDPOINT=http://$REG
-BERTH_ACCESS_KEY_ID=$TEST_ACCESS_KEY_ID BERTH_SECRET_ACCESS_KEY=$TEST_SECRET_ACCESS_KEY BERTH_TOKEN_KEY=$TEST_TOKEN_KEY \
-  "$TMP/bin/berth" serve --listen "$REG" --data "$TMP/berth-data" --log-level debug >"$TMP/berth.log" 2>&1 &
-BERTH_PID=$!
-for ((i = 0; ; i++)); do
-  code=$(python3 -c 'import sys, urllib.request, urllib.error
+: >"$TMP/berth.log"
+if [ "$NODES" -gt 1 ]; then
+  [ -n "$E2E_META" ] && [ -n "$E2E_BLOBS" ] || die "E2E_NODES=$NODES needs E2E_META and E2E_BLOBS"
+  go build -o "$TMP/bin/rrproxy" ./e2e/rrproxy || die "go build ./e2e/rrproxy failed"
+  for ((n = 1; n <= NODES; n++)); do
+    node=127.0.0.1:$(free_port)
+    backends+=("http://$node")
+    # Every node logs to one file, as a log collector would gather them.
+    BERTH_ACCESS_KEY_ID=$TEST_ACCESS_KEY_ID BERTH_SECRET_ACCESS_KEY=$TEST_SECRET_ACCESS_KEY BERTH_TOKEN_KEY=$TEST_TOKEN_KEY \
+      BERTH_S3_ACCESS_KEY_ID=$E2E_S3_ACCESS_KEY_ID BERTH_S3_SECRET_ACCESS_KEY=$E2E_S3_SECRET_ACCESS_KEY \
+      "$TMP/bin/berth" serve --listen "$node" --public-url "$ENDPOINT" --data "$TMP/berth-data-$n" \
+      --meta "$E2E_META" --blobs "$E2E_BLOBS" --log-level debug >>"$TMP/berth.log" 2>&1 &
+    BERTH_PIDS+=($!)
+  done
+  BERTH_PID=${BERTH_PIDS[0]}
+  "$TMP/bin/rrproxy" -listen "$REG" "${backends[@]}" >>"$TMP/berth.log" 2>&1 &
+  PROXY_PID=$!
+  echo "$NODES nodes behind a round-robin proxy at $REG: ${backends[*]}"
+else
+  BERTH_ACCESS_KEY_ID=$TEST_ACCESS_KEY_ID BERTH_SECRET_ACCESS_KEY=$TEST_SECRET_ACCESS_KEY BERTH_TOKEN_KEY=$TEST_TOKEN_KEY \
+    "$TMP/bin/berth" serve --listen "$REG" --data "$TMP/berth-data" --log-level debug >"$TMP/berth.log" 2>&1 &
+  BERTH_PIDS+=($!)
+  BERTH_PID=$!
+fi
+# Every node, then the address clients use, must answer.
+for url in "${backends[@]}" "$ENDPOINT"; do
+  for ((i = 0; ; i++)); do
+    code=$(python3 -c 'import sys, urllib.request, urllib.error
 try:
     print(urllib.request.urlopen(sys.argv[1], timeout=2).status)
 except urllib.error.HTTPError as e:
     print(e.code)
 except Exception:
-    print(0)' "$ENDPOINT/v2/")
-  case $code in 200 | 401) break ;; esac
-  alive "$BERTH_PID" || die "berth exited while starting"
-  [ "$i" -lt 100 ] || die "berth did not answer $ENDPOINT/v2/ in 20s"
-  sleep 0.2
+    print(0)' "$url/v2/")
+    case $code in 200 | 401) break ;; esac
+    for bp in "${BERTH_PIDS[@]}"; do alive "$bp" || die "berth exited while starting"; done
+    [ "$i" -lt 300 ] || die "berth did not answer $url/v2/ in 60s"
+    sleep 0.2
+  done
 done
 echo "berth is serving at $ENDPOINT (GET /v2/ answers $code)"
 
