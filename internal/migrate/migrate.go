@@ -233,7 +233,7 @@ func (r *run) repository(ctx context.Context, src *meta.Repository) error {
 		return err
 	}
 	if !r.dry {
-		r.log.Info("repository copied", "registry", registryName(src.Registry), "repository", src.Name)
+		r.log.Info("repository done", "registry", registryName(src.Registry), "repository", src.Name)
 	}
 	return nil
 }
