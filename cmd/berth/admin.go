@@ -24,6 +24,8 @@ const adminUsage = `Usage:
       create an account and print its root credentials (shown once)
   berth admin list-accounts [--data DIR | --meta URL]
       list the accounts created with create-account
+  berth admin migrate --from-data DIR --meta URL --blobs URL [--dry-run]
+      copy an embedded deployment into PostgreSQL and S3 (berth admin migrate -h)
 
 --meta (BERTH_META) names the metadata store as berth serve's does
 (sqlite:PATH or postgres://…); without it, the embedded database in --data.
@@ -43,6 +45,9 @@ func admin(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		return nil
 	}
 	cmd, args := args[0], args[1:]
+	if cmd == "migrate" {
+		return adminMigrate(args, stdout, stderr, getenv)
+	}
 	fs := flag.NewFlagSet("berth admin "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr(getenv, "BERTH_DATA", "./berth-data"), "data directory of the berth whose accounts to manage")

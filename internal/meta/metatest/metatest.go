@@ -132,6 +132,11 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 		{"IAM/AccessKeys", testIAMAccessKeys},
 		{"IAM/UserDeleteOrder", testIAMUserDeleteOrder},
 		{"IAM/RoleSessions", testIAMRoleSessions},
+		{"Export/Registries", testExportRegistries},
+		{"Export/RegistrySettings", testExportRegistrySettings},
+		{"Export/BlobLinks", testExportBlobLinks},
+		{"Export/ManifestRefs", testExportManifestRefs},
+		{"Export/IAMAccounts", testExportIAMAccounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -35,6 +35,10 @@ type Store struct {
 	stmts sync.Map
 	// wst holds the writer's prepared statements (see wtx).
 	wst writeStmts
+
+	// lock is the open lock file beside the database (see lock.go),
+	// held until Close.
+	lock *dbLock
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -54,16 +58,36 @@ var pragmas = []string{
 }
 
 // Open opens the database at path, creating it if needed, and brings its
-// schema up to date.
+// schema up to date. Any number of Stores, in any processes, may have one
+// database open, unless one of them opened it with OpenExclusive: then
+// Open fails with ErrInUse.
 func Open(path string) (*Store, error) {
-	return open(path, migrations)
+	return open(path, migrations, false)
 }
 
-func open(path string, fsys fs.FS) (*Store, error) {
+// OpenExclusive opens the database as Open does, but alone: it fails with
+// ErrInUse while another Store has the database open, in this process or
+// another (a running berth serve, a berth admin command), and keeps every
+// other Open out until Close. `berth admin migrate` reads the database
+// through it, so that nothing writes while it copies.
+func OpenExclusive(path string) (*Store, error) {
+	return open(path, migrations, true)
+}
+
+func open(path string, fsys fs.FS, exclusive bool) (s *Store, err error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("meta/sqlite: open: %w", err)
 	}
+	lock, err := lockDatabase(abs, exclusive)
+	if err != nil {
+		return nil, fmt.Errorf("meta/sqlite: open %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
 	// BEGIN IMMEDIATE takes the write lock as the transaction starts, so
 	// that a transaction reading before it writes cannot fail on the
 	// upgrade should another process (a backup, the sqlite3 shell) write.
@@ -96,7 +120,7 @@ func open(path string, fsys fs.FS) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("meta/sqlite: open %s: %w", path, err)
 	}
-	return &Store{w: w, r: r}, nil
+	return &Store{w: w, r: r, lock: lock}, nil
 }
 
 // uriPath escapes what SQLite's URI parser would otherwise read as the start
@@ -122,7 +146,9 @@ func (s *Store) Close() error {
 		return true
 	})
 	s.wst.close()
-	return errors.Join(s.r.Close(), s.w.Close())
+	err := errors.Join(s.r.Close(), s.w.Close())
+	// Only once the database is closed may an exclusive opener have it.
+	return errors.Join(err, s.lock.Close())
 }
 
 // queryRow runs a one-row read on the reader pool through a statement

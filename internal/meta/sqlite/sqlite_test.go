@@ -182,7 +182,7 @@ func TestMigrations(t *testing.T) {
 			if step.file != "" {
 				fsys[step.file] = &fstest.MapFile{Data: []byte(step.script)}
 			}
-			s, err := open(path, fsys)
+			s, err := open(path, fsys, false)
 			if step.wantErr {
 				if err == nil {
 					s.Close()

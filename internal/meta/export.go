@@ -1,0 +1,34 @@
+package meta
+
+import "context"
+
+// ExportStore enumerates what the other interfaces reach only by a name or
+// an id the caller already knows: every registry, a registry's settings, a
+// repository's blob links, a manifest's recorded references, every account
+// that owns IAM state. With it and the other interfaces' reads, a whole
+// store can be copied into another (`berth admin migrate`).
+//
+// It is not part of Store: no request needs it, so a store offers it by
+// implementing it and a caller discovers it by type assertion. Both
+// implementations do, and the shared suite (metatest) checks them.
+type ExportStore interface {
+	// Registries lists every registry that has a repository or a registry
+	// setting, in (Account, Region) order.
+	Registries(ctx context.Context) ([]RegistryKey, error)
+	// RegistrySettings returns every setting put in a registry, by name,
+	// with its value as stored (a deleted registry policy is ""); an empty
+	// map when there are none.
+	RegistrySettings(ctx context.Context, reg RegistryKey) (map[string]string, error)
+	// BlobLinks returns up to limit of the blobs the repository links, in
+	// digest order after after.
+	BlobLinks(ctx context.Context, repoID int64, after string, limit int) ([]Blob, error)
+	// ManifestRefs returns the references PutManifest recorded for a
+	// manifest, ordered by kind then digest; a missing manifest fails with
+	// ErrManifestUnknown.
+	ManifestRefs(ctx context.Context, repoID int64, digest string) ([]Ref, error)
+	// IAMAccounts lists, in order, every account that was created
+	// (ListAccounts) or owns a user, group, role, managed policy or access
+	// key. The default account has no record of its own (its root keys
+	// come from the configuration); this is how its identities are found.
+	IAMAccounts(ctx context.Context) ([]string, error)
+}
