@@ -182,6 +182,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		// are signed over their payload.
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		o.APIOptions = append(o.APIOptions, addMarkUnavailable)
 	})
 	s := &Store{client: client, bucket: cfg.Bucket, prefix: normalizePrefix(cfg.Prefix)}
 	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(cfg.Bucket)}); err != nil {
