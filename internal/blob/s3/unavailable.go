@@ -16,7 +16,9 @@ import (
 // method, as for meta.ErrUnavailable).
 type unavailableError struct{ err error }
 
-func (e *unavailableError) Error() string     { return "blob/s3: the S3 server is unavailable: " + e.err.Error() }
+func (e *unavailableError) Error() string {
+	return "blob/s3: the S3 server is unavailable: " + e.err.Error()
+}
 func (e *unavailableError) Unwrap() error     { return e.err }
 func (e *unavailableError) Unavailable() bool { return true }
 
