@@ -26,6 +26,8 @@ const adminUsage = `Usage:
       list the accounts created with create-account
   berth admin migrate --from-data DIR --meta URL --blobs URL [--dry-run]
       copy an embedded deployment into PostgreSQL and S3 (berth admin migrate -h)
+  berth admin gc [--data DIR | --meta URL --blobs URL] [--grace D]
+      collect garbage once, now, beside running servers (berth admin gc -h)
 
 --meta (BERTH_META) names the metadata store as berth serve's does
 (sqlite:PATH or postgres://…); without it, the embedded database in --data.
@@ -45,8 +47,11 @@ func admin(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		return nil
 	}
 	cmd, args := args[0], args[1:]
-	if cmd == "migrate" {
+	switch cmd {
+	case "migrate":
 		return adminMigrate(args, stdout, stderr, getenv)
+	case "gc":
+		return adminGC(args, stdout, stderr, getenv)
 	}
 	fs := flag.NewFlagSet("berth admin "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
