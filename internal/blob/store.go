@@ -10,6 +10,7 @@ package blob
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/opencontainers/go-digest"
@@ -57,4 +58,23 @@ type Store interface {
 	// Uploads lists the ids of all staging objects, so that a starting
 	// server can remove those no upload session owns.
 	Uploads(ctx context.Context) ([]string, error)
+}
+
+// MaxUploadIDLen bounds an upload id.
+const MaxUploadIDLen = 128
+
+// ValidUploadID checks that an upload id is 1 to MaxUploadIDLen letters,
+// digits, '-' and '_': one harmless element of a file name or an object
+// key, on every store.
+func ValidUploadID(id string) error {
+	if len(id) == 0 || len(id) > MaxUploadIDLen {
+		return fmt.Errorf("invalid upload id %q: must be 1 to %d characters", id, MaxUploadIDLen)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return fmt.Errorf("invalid upload id %q: only A-Z, a-z, 0-9, '-' and '_' are allowed", id)
+		}
+	}
+	return nil
 }

@@ -34,8 +34,6 @@ import (
 const (
 	dirPerm  = 0o755
 	filePerm = 0o644
-
-	maxIDLen = 128
 )
 
 // Store is a blob.Store backed by a directory tree.
@@ -431,19 +429,8 @@ func (s *Store) uploadPath(id string) (string, error) {
 	return filepath.Join(s.uploads, id), nil
 }
 
-// validID admits only ids that are a single, harmless path element.
-func validID(id string) error {
-	if len(id) == 0 || len(id) > maxIDLen {
-		return fmt.Errorf("invalid upload id %q: must be 1 to %d characters", id, maxIDLen)
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return fmt.Errorf("invalid upload id %q: only A-Z, a-z, 0-9, '-' and '_' are allowed", id)
-		}
-	}
-	return nil
-}
+// validID admits the ids every blob store admits.
+func validID(id string) error { return blob.ValidUploadID(id) }
 
 // notFound makes a missing file match blob.ErrNotFound while keeping the
 // underlying *PathError.

@@ -101,8 +101,6 @@ const (
 	maxParts = 10_000
 	// commitWorkers bounds the parts one Commit sends at a time.
 	commitWorkers = 4
-
-	maxIDLen = 128
 )
 
 // Config says where the store keeps its objects and how to reach them.
@@ -232,20 +230,8 @@ func (s *Store) copySource(key string) string {
 	return url.PathEscape(s.bucket) + "/" + strings.Join(parts, "/")
 }
 
-// validID admits the ids the filesystem store admits, so that an upload id
-// is one harmless key element on either store.
-func validID(id string) error {
-	if len(id) == 0 || len(id) > maxIDLen {
-		return fmt.Errorf("invalid upload id %q: must be 1 to %d characters", id, maxIDLen)
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return fmt.Errorf("invalid upload id %q: only A-Z, a-z, 0-9, '-' and '_' are allowed", id)
-		}
-	}
-	return nil
-}
+// validID admits the ids every blob store admits.
+func validID(id string) error { return blob.ValidUploadID(id) }
 
 // isNotFound reports whether err says that an object (not the bucket) does
 // not exist. HEAD answers carry no error code, only the status.

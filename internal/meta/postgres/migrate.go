@@ -5,11 +5,9 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"path"
 	"slices"
-	"strconv"
-	"strings"
 
+	"github.com/berth-registry/berth/internal/meta"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -27,17 +25,14 @@ type migrationFS = fs.FS
 // other, and a node that waited finds the work done.
 const migrationLock int64 = 0x6265727468 // "berth"
 
-type migration struct {
-	version int
-	name    string
-}
+type migration = meta.Migration
 
 // migrate applies the migrations of fsys that the database has not seen,
 // each in its own transaction together with its schema_migrations row, so a
 // failed migration leaves no trace and a crash never records half of one
 // (PostgreSQL's DDL is transactional).
 func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS) error {
-	ms, err := listMigrations(fsys)
+	ms, err := meta.Migrations(fsys)
 	if err != nil {
 		return err
 	}
@@ -61,42 +56,18 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS) error {
 		return fmt.Errorf("schema_migrations: %w", err)
 	}
 	for _, m := range ms {
-		if slices.Contains(applied, m.version) {
+		if slices.Contains(applied, m.Version) {
 			continue
 		}
 		if err := apply(ctx, pool, fsys, m); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
 }
 
-func listMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, _ := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name does not start with a version number", base)
-		}
-		ms = append(ms, migration{version: v, name: name})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s share a version", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
-}
-
 func apply(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, m migration) error {
-	script, err := fs.ReadFile(fsys, m.name)
+	script, err := fs.ReadFile(fsys, m.Name)
 	if err != nil {
 		return err
 	}
@@ -106,7 +77,7 @@ func apply(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, m migration) err
 		}
 		// Checked again under the lock: another node may have applied it
 		// while this one waited.
-		done, err := exists(ctx, tx, `SELECT 1 FROM schema_migrations WHERE version = $1`, m.version)
+		done, err := exists(ctx, tx, `SELECT 1 FROM schema_migrations WHERE version = $1`, m.Version)
 		if err != nil || done {
 			return err
 		}
@@ -115,7 +86,7 @@ func apply(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, m migration) err
 		if _, err := tx.Exec(ctx, string(script)); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.version)
+		_, err = tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.Version)
 		return err
 	})
 }

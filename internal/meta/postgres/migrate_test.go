@@ -34,13 +34,13 @@ func embeddedFS(t *testing.T) fstest.MapFS {
 // embeddedVersions are the versions of the migrations built into Berth.
 func embeddedVersions(t *testing.T) []int {
 	t.Helper()
-	ms, err := listMigrations(migrations)
+	ms, err := meta.Migrations(migrations)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var vs []int
 	for _, m := range ms {
-		vs = append(vs, m.version)
+		vs = append(vs, m.Version)
 	}
 	return vs
 }
