@@ -50,16 +50,30 @@ type config struct {
 	loopbackRound int
 	jsonPath      string
 	timeout       time.Duration
-	only          map[string]bool // scenarios to run; empty: all
+	only          map[string]bool // scenarios to run; empty: all but gc
 	prefault      bool
+
+	// Storage, as the report describes it.
+	berthStorage, distStorage string
+
+	// The garbage collection scenario runs the registries' own collectors.
+	gcBlobs    int
+	gcBlobSize int64
+	berthBin   string // berth, for `berth admin gc`
+	distBin    string // Distribution's registry, for `registry garbage-collect`
+	distConfig string // Distribution's config file
 }
 
 // scenarioNames are what -only accepts, in the order a repetition runs them.
-var scenarioNames = []string{"limits", "blobs", "manifests", "images", "tags", "api"}
+var scenarioNames = []string{"limits", "blobs", "manifests", "images", "tags", "api", "gc"}
 
-// runs reports whether scenario name is part of this run.
+// runs reports whether scenario name is part of this run. gc runs only
+// when named: it needs the registries' binaries (scripts/bench passes them).
 func (c *config) runs(name string) bool {
-	return len(c.only) == 0 || c.only[name]
+	if len(c.only) == 0 {
+		return name != "gc"
+	}
+	return c.only[name]
 }
 
 func main() {
@@ -68,7 +82,7 @@ func main() {
 
 func run() int {
 	var c config
-	var clients, imageClients, blobSize, chunkSize, layerSize, limitSize, only string
+	var clients, imageClients, blobSize, chunkSize, layerSize, limitSize, gcBlobSize, only string
 	flag.StringVar(&c.berthURL, "berth", "", "Berth base URL (http://127.0.0.1:PORT)")
 	flag.StringVar(&c.distURL, "dist", "", "Distribution base URL (http://127.0.0.1:PORT)")
 	flag.IntVar(&c.berthPID, "berth-pid", 0, "Berth's process id, for its RSS")
@@ -102,14 +116,21 @@ func run() int {
 	flag.StringVar(&c.jsonPath, "json", "", "also write the report as JSON to this file")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "give up after this long")
 	flag.BoolVar(&c.prefault, "prefault", true, "touch the free memory once before measuring (see bench/prefault.go)")
-	flag.StringVar(&only, "only", "", "run only these scenarios, comma-separated: "+strings.Join(scenarioNames, ","))
+	flag.StringVar(&only, "only", "", "run only these scenarios, comma-separated: "+strings.Join(scenarioNames, ",")+" (default: all but gc)")
+	flag.StringVar(&c.berthStorage, "berth-storage", "embedded default (SQLite, local files)", "Berth's storage (for the report)")
+	flag.StringVar(&c.distStorage, "dist-storage", "filesystem storage driver", "Distribution's storage (for the report)")
+	flag.IntVar(&c.gcBlobs, "gc-blobs", 10000, "unreferenced blobs the gc scenario collects")
+	flag.StringVar(&gcBlobSize, "gc-blob-size", "4KiB", "size of each of them")
+	flag.StringVar(&c.berthBin, "berth-bin", "", "Berth's binary, for berth admin gc (gc scenario)")
+	flag.StringVar(&c.distBin, "dist-bin", "", "Distribution's registry binary, for registry garbage-collect (gc scenario)")
+	flag.StringVar(&c.distConfig, "dist-config", "", "Distribution's config file (gc scenario)")
 	flag.Parse()
 
 	var err error
 	for _, p := range []struct {
 		s string
 		v *int64
-	}{{blobSize, &c.blobSize}, {chunkSize, &c.chunkSize}, {layerSize, &c.layerSize}, {limitSize, &c.limitSize}} {
+	}{{blobSize, &c.blobSize}, {chunkSize, &c.chunkSize}, {layerSize, &c.layerSize}, {limitSize, &c.limitSize}, {gcBlobSize, &c.gcBlobSize}} {
 		if *p.v, err = parseSize(p.s); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			return 2
@@ -139,6 +160,10 @@ func run() int {
 	}
 	if c.reps < 1 || c.batch > c.apiImages || c.chunkSize <= 0 || c.blobSize <= 0 {
 		fmt.Fprintln(os.Stderr, "bench: need -reps ≥ 1, -batch ≤ -api-images, positive sizes")
+		return 2
+	}
+	if c.runs("gc") && (c.berthBin == "" || c.distBin == "" || c.distConfig == "" || c.berthData == "" || c.gcBlobs < 1) {
+		fmt.Fprintln(os.Stderr, "bench: the gc scenario needs -berth-bin, -berth-data, -dist-bin, -dist-config and -gc-blobs ≥ 1")
 		return 2
 	}
 	akid, secret := os.Getenv("BERTH_ACCESS_KEY_ID"), os.Getenv("BERTH_SECRET_ACCESS_KEY")

@@ -80,9 +80,9 @@ func (b *bench) report() int {
 		Repetitions: c.reps,
 		Interleaved: "each scenario runs against Berth and Distribution back to back; the first of the two alternates per repetition",
 		Berth: "Berth " + rev(c.berthRev) + c.berthURL + " with its real authentication: ECR API calls SigV4-signed by aws-sdk-go-v2, " +
-			"/v2/ with Basic AWS:<password> from GetAuthorizationToken",
+			"/v2/ with Basic AWS:<password> from GetAuthorizationToken; storage: " + c.berthStorage,
 		Distribution: "CNCF Distribution " + c.distVersion + " " + c.distURL +
-			" WITHOUT authentication (no auth in its config), filesystem storage driver, in-memory blob descriptor cache, OTEL_TRACES_EXPORTER=none",
+			" WITHOUT authentication (no auth in its config), " + c.distStorage + ", in-memory blob descriptor cache, OTEL_TRACES_EXPORTER=none",
 		Storage: fmt.Sprintf("Berth data %s, Distribution root %s, fsync test in %s; same filesystem: %s", c.berthData, c.distData, c.workdir, same),
 		Sizes: map[string]string{
 			"blob":              sizeString(c.blobSize),
@@ -100,6 +100,10 @@ func (b *bench) report() int {
 		},
 		Units:   "MB/s = 10^6 bytes/s; spread = min–max over the repetitions (n=1: one sample); ratio = Berth median / Distribution median, read with 'better' (higher or lower)",
 		Elapsed: time.Since(b.start).Round(time.Second).String(),
+	}
+	if c.runs("gc") {
+		h.Sizes["gcBlobs"] = fmt.Sprintf("%d × %s", c.gcBlobs, sizeString(c.gcBlobSize))
+		h.Sizes["gcGrace"] = gcGrace.String()
 	}
 	w := os.Stdout
 	fmt.Fprintln(w, "Berth vs CNCF Distribution, side by side")

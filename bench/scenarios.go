@@ -167,6 +167,9 @@ func (b *bench) run(ctx context.Context) error {
 		if c.runs("api") {
 			b.apiScenario(ctx, rep)
 		}
+		if c.runs("gc") {
+			b.gcScenario(ctx, rep)
+		}
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("ran out of time: %w", err)
 		}
@@ -185,7 +188,7 @@ func (b *bench) run(ctx context.Context) error {
 // setup creates Berth's repositories, pushes the image the manifest loads
 // read, and fills the DescribeImages repository.
 func (b *bench) setup(ctx context.Context) error {
-	repos := []string{repoBlobs, repoManifests, repoImages, repoAPI}
+	repos := []string{repoBlobs, repoManifests, repoImages, repoAPI, repoGC, repoGCLive}
 	for rep := 0; rep < b.cfg.reps; rep++ {
 		repos = append(repos, repoTags(rep))
 	}
