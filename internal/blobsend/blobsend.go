@@ -12,22 +12,29 @@
 // opposed to read + write's two); the receiver then copies from buffers
 // still in the shared cache. On loopback that is about 25% faster than
 // either sendfile or read + write.
+//
+// A blob that is not a file (an object store's response body) is copied
+// through a large pooled buffer, filled before each write: io.Copy's 32 KiB
+// would cost a read and a write system call per 32 KiB on each side.
 package blobsend
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"sync"
 )
 
-// Writer returns the writer to pass to http.ServeContent for a blob body:
-// w itself, so that a file goes out with sendfile (or, behind TLS, with
-// the TLS layer's copy), and for a peer on this host over plain HTTP/1.x a
-// writer that sends files from a memory mapping.
+// Writer returns the writer to pass to http.ServeContent for a blob body.
+// A file goes out as w would send it — with sendfile, or behind TLS with
+// the TLS layer's copy — except to a peer on this host over plain HTTP/1.x,
+// where it is written from a memory mapping; anything else is copied
+// through copyBufferSize buffers.
 func Writer(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
 	if !mappedSendSupported || r.TLS != nil || r.ProtoMajor != 1 || !PeerIsLocal(r) {
-		return w
+		return &streamWriter{ResponseWriter: w}
 	}
 	return &localWriter{ResponseWriter: w}
 }
@@ -54,24 +61,84 @@ func PeerIsLocal(r *http.Request) bool {
 	return ok && tcp.IP.Equal(ip)
 }
 
+// copyBufferSize is the copy buffer of a blob that is not a file. 256 KiB
+// is past where larger writes stop paying on loopback and on a LAN, and
+// small enough to hold one per concurrent pull.
+const copyBufferSize = 256 << 10
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
+
+// copyStream copies src to w in full buffers: each write waits until the
+// buffer is full or src ends, so the writes stay large even when src's
+// reads return a socket's worth at a time.
+func copyStream(w io.Writer, src io.Reader) (int64, error) {
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	buf := *bp
+	var total int64
+	for {
+		n, rerr := io.ReadFull(src, buf)
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+			if m < n {
+				return total, io.ErrShortWrite
+			}
+		}
+		switch {
+		case rerr == nil:
+		case errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF):
+			return total, nil
+		default:
+			return total, rerr
+		}
+	}
+}
+
+// fileOf returns the file under what ServeContent passes to ReadFrom: the
+// file itself, or a limited reader over it.
+func fileOf(src io.Reader) (*os.File, *io.LimitedReader) {
+	switch s := src.(type) {
+	case *os.File:
+		return s, nil
+	case *io.LimitedReader:
+		f, _ := s.R.(*os.File)
+		return f, s
+	}
+	return nil, nil
+}
+
+// streamWriter sends files the response writer's own way and copies
+// anything else in large buffers.
+type streamWriter struct {
+	http.ResponseWriter
+}
+
+func (w *streamWriter) ReadFrom(src io.Reader) (int64, error) {
+	if f, _ := fileOf(src); f != nil {
+		if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+			return rf.ReadFrom(src)
+		}
+	}
+	return copyStream(writerOnly{w.ResponseWriter}, src)
+}
+
+func (w *streamWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 type localWriter struct {
 	http.ResponseWriter
 }
 
 // ReadFrom sends a file (what ServeContent passes: the file, or a limited
-// reader over it) from a memory mapping, and anything else as w would.
+// reader over it) from a memory mapping, and anything else in large
+// buffers.
 func (w *localWriter) ReadFrom(src io.Reader) (int64, error) {
-	var f *os.File
-	var limit *io.LimitedReader
-	switch s := src.(type) {
-	case *os.File:
-		f = s
-	case *io.LimitedReader:
-		limit = s
-		f, _ = s.R.(*os.File)
-	}
+	f, limit := fileOf(src)
 	if f == nil {
-		return io.Copy(writerOnly{w.ResponseWriter}, src)
+		return copyStream(writerOnly{w.ResponseWriter}, src)
 	}
 	off, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {

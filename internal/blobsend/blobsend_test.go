@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -52,19 +55,78 @@ func TestWriterChoosesMappingOnlyForLocalPlainHTTP1(t *testing.T) {
 	}
 	remote := local.Clone(context.Background())
 	remote.RemoteAddr = "192.0.2.1:1234"
-	if Writer(rec, remote) != http.ResponseWriter(rec) {
-		t.Error("remote peer: want the response writer itself (sendfile)")
-	}
 	tls := httptest.NewRequest(http.MethodGet, "https://registry.example/", nil)
 	tls.RemoteAddr = "127.0.0.1:1234"
-	if Writer(rec, tls) != http.ResponseWriter(rec) {
-		t.Error("TLS: want the response writer itself")
-	}
 	h2 := local.Clone(context.Background())
 	h2.ProtoMajor, h2.ProtoMinor = 2, 0
-	if Writer(rec, h2) != http.ResponseWriter(rec) {
-		t.Error("HTTP/2: want the response writer itself")
+	for name, r := range map[string]*http.Request{"remote peer": remote, "TLS": tls, "HTTP/2": h2} {
+		if _, ok := Writer(rec, r).(*streamWriter); !ok {
+			t.Errorf("%s: want the stream writer (files as the response writer sends them)", name)
+		}
 	}
+}
+
+// readerFromRecorder is a response writer with its own ReadFrom, as
+// net/http's is (sendfile): it records what reached it.
+type readerFromRecorder struct {
+	*httptest.ResponseRecorder
+	readFrom int
+}
+
+func (w *readerFromRecorder) ReadFrom(src io.Reader) (int64, error) {
+	w.readFrom++
+	return io.Copy(w.ResponseRecorder, src)
+}
+
+// TestStreamWriter: a file goes to the response writer's own ReadFrom
+// (sendfile in net/http), anything else is copied in full buffers.
+func TestStreamWriter(t *testing.T) {
+	path, data := writeFile(t, 3*copyBufferSize+17)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rec := &readerFromRecorder{ResponseRecorder: httptest.NewRecorder()}
+	remote := httptest.NewRequest(http.MethodGet, "/", nil)
+	remote.RemoteAddr = "192.0.2.1:1234"
+	w := Writer(rec, remote).(io.ReaderFrom)
+	if n, err := w.ReadFrom(io.LimitReader(f, 1000)); err != nil || n != 1000 || rec.readFrom != 1 {
+		t.Fatalf("file: sent %d, %v; response writer's ReadFrom called %d times, want once", n, err, rec.readFrom)
+	}
+
+	// Not a file: a reader that returns a few bytes at a time, as a
+	// socket does; the writes must still be whole buffers.
+	rec2 := &writeRecorder{}
+	w2 := Writer(rec2, remote).(io.ReaderFrom)
+	n, err := w2.ReadFrom(iotest.OneByteReader(bytes.NewReader(data)))
+	if err != nil || n != int64(len(data)) || !bytes.Equal(rec2.buf.Bytes(), data) {
+		t.Fatalf("stream: sent %d of %d, %v, or the bytes differ", n, len(data), err)
+	}
+	want := []int{copyBufferSize, copyBufferSize, copyBufferSize, 17}
+	if !slices.Equal(rec2.writes, want) {
+		t.Errorf("stream: writes of %v, want %v", rec2.writes, want)
+	}
+
+	// A read error ends the copy with that error.
+	boom := errors.New("boom")
+	if _, err := Writer(&writeRecorder{}, remote).(io.ReaderFrom).ReadFrom(iotest.ErrReader(boom)); !errors.Is(err, boom) {
+		t.Errorf("read error: got %v, want %v", err, boom)
+	}
+}
+
+// writeRecorder is a response writer without ReadFrom that records the
+// size of each write.
+type writeRecorder struct {
+	buf    bytes.Buffer
+	writes []int
+}
+
+func (w *writeRecorder) Header() http.Header { return http.Header{} }
+func (w *writeRecorder) WriteHeader(int)     {}
+func (w *writeRecorder) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, len(p))
+	return w.buf.Write(p)
 }
 
 // smallWindows makes the mapping windows and writes small, so that a

@@ -75,6 +75,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -181,6 +182,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		o.APIOptions = append(o.APIOptions, addMarkUnavailable)
+		o.Retryer = retry.AddWithErrorCodes(retry.NewStandard(), retryableCodes...)
 	})
 	s := &Store{client: client, bucket: cfg.Bucket, prefix: normalizePrefix(cfg.Prefix)}
 	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(cfg.Bucket)}); err != nil {
@@ -188,6 +190,14 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	return s, nil
 }
+
+// retryableCodes are errors a server answers for a write that is safe to
+// repeat, beyond those the SDK retries anyway. versitygw's posix backend
+// answers 409 ExistingObjectIsDirectory when a PutObject races with its
+// removal of a parent directory that another delete just emptied (seen
+// under concurrent pushes and garbage collection); the same write a moment
+// later succeeds.
+var retryableCodes = []string{"ExistingObjectIsDirectory"}
 
 func normalizePrefix(p string) string {
 	p = strings.Trim(p, "/")
