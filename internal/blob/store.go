@@ -78,3 +78,18 @@ func ValidUploadID(id string) error {
 	}
 	return nil
 }
+
+// VerifiedPutter is a Store that can write a blob whose digest is known
+// before its bytes straight to the blob's address, without staging and
+// committing them: on an object store that saves writing every byte twice.
+// The registry uses it for a push whose bytes all arrive in the request
+// that names the digest, when nothing is staged yet.
+type VerifiedPutter interface {
+	// PutVerified reads r to its end, then calls verify, and makes what
+	// it read visible as blob d only if verify returns nil. When r, verify
+	// or the store fails, nothing is visible at d that was not there
+	// before, and the error is returned (verify's as it is). A blob
+	// already at d is kept: that is success. It returns how many bytes
+	// it read from r. The bytes are never all in memory.
+	PutVerified(ctx context.Context, d digest.Digest, r io.Reader, verify func() error) (int64, error)
+}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/berth-registry/berth/internal/blob"
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/opencontainers/go-digest"
 )
@@ -195,6 +196,9 @@ func (s *Service) CompleteUpload(ctx context.Context, reg meta.RegistryKey, name
 	if err != nil {
 		return err
 	}
+	if done, err := s.putDirect(ctx, r, u, start, body, d); done {
+		return err
+	}
 	from := u.Offset
 	if err := s.appendLocked(ctx, u, start, body, true); err != nil {
 		return err
@@ -254,6 +258,65 @@ func (s *Service) finish(ctx context.Context, r *meta.Repository, u *meta.Upload
 		return fmt.Errorf("complete upload %s: %w", u.ID, err)
 	}
 	return nil
+}
+
+// putDirect completes an upload whose bytes all come with the request that
+// names their digest, when nothing is staged yet and the store can write a
+// verified blob straight to its address (blob.VerifiedPutter): the bytes are
+// written once, not staged and then copied. done reports whether it took
+// the upload; if not, the caller stages and commits as usual.
+func (s *Service) putDirect(ctx context.Context, r *meta.Repository, u *meta.Upload, start int64, body io.Reader, d digest.Digest) (done bool, err error) {
+	vp, ok := s.blobs.(blob.VerifiedPutter)
+	if !ok || u.Offset != 0 || start > 0 || body == nil {
+		return false, nil
+	}
+	alg, h, err := unmarshalHash(u.HashState)
+	if err != nil || alg != d.Algorithm() {
+		return false, nil
+	}
+	// Garbage collection must leave d's bytes alone from before they land
+	// until CompleteUpload links them (see gc.go).
+	if err := s.reserveBlob(ctx, u.ID, d); err != nil {
+		return true, err
+	}
+	hr := &hashingReader{r: io.LimitReader(body, s.opts.MaxBlobSize+1), h: h}
+	verify := func() error {
+		if hr.n > s.opts.MaxBlobSize {
+			return errorf(ErrTooLarge, "blob exceeds the %d-byte limit", s.opts.MaxBlobSize)
+		}
+		if got := digest.NewDigest(alg, h); got != d {
+			return &Error{
+				Kind:    ErrDigestInvalid,
+				Message: fmt.Sprintf("the %d bytes uploaded hash to %s, not to the digest %s given: the upload was discarded, push the blob again", hr.n, got, d),
+				Detail:  map[string]string{"digest": d.String()},
+			}
+		}
+		return nil
+	}
+	n, err := vp.PutVerified(ctx, d, hr, verify)
+	if err != nil {
+		var de *Error
+		switch {
+		case errors.As(err, &de):
+			if errors.Is(err, ErrDigestInvalid) {
+				s.abort(ctx, u.ID)
+			}
+			return true, de
+		case hr.err != nil && errors.Is(err, hr.err):
+			return true, &Error{
+				Kind:    ErrSizeInvalid,
+				Message: fmt.Sprintf("the request body ended after %d bytes, before its declared length: %v", hr.n, hr.err),
+			}
+		}
+		return true, fmt.Errorf("upload %s: write blob %s: %w", u.ID, d, err)
+	}
+	if err := s.meta.CompleteUpload(context.WithoutCancel(ctx), u.ID, r.ID, meta.Blob{Digest: d.String(), Size: n}); err != nil {
+		if errors.Is(err, meta.ErrUploadUnknown) {
+			return true, uploadUnknown(u.ID)
+		}
+		return true, fmt.Errorf("complete upload %s: %w", u.ID, err)
+	}
+	return true, nil
 }
 
 // uploadDigest returns the digest of the staged bytes with algorithm alg,
@@ -325,6 +388,12 @@ func (s *Service) PutBlob(ctx context.Context, reg meta.RegistryKey, name string
 	}
 	u, err := s.getUpload(ctx, r, up.ID)
 	if err != nil {
+		return err
+	}
+	if done, err := s.putDirect(ctx, r, u, 0, body, d); done {
+		if err != nil && !errors.Is(err, ErrDigestInvalid) {
+			s.abort(ctx, u.ID)
+		}
 		return err
 	}
 	// The session is this request's own: on failure it is discarded, so

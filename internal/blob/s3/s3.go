@@ -49,6 +49,15 @@
 // to readers; the bucket's AbortIncompleteMultipartUpload lifecycle rule is
 // what removes its parts.
 //
+// # Direct puts
+//
+// A blob whose digest is known before its bytes (a monolithic push: POST,
+// then PUT with the whole body and ?digest=) skips staging altogether:
+// PutVerified sends the bytes as the parts of a multipart upload at the
+// blob's own key and completes it, conditionally, only once the caller has
+// verified the digest (a small blob is one conditional PutObject after
+// verification). The bytes are written once instead of staged and copied.
+//
 // # Memory
 //
 // An Append holds at most two 8 MiB buffers (one being filled from the

@@ -1,0 +1,150 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/opencontainers/go-digest"
+)
+
+// PutVerified writes a blob whose digest is known up front straight to its
+// key (blob.VerifiedPutter): a body that fits in the small buffer is one
+// conditional PutObject, sent only after verify; a larger one is a
+// multipart upload at the blob's key, its parts the segment-sized buffers
+// as they fill, completed — conditionally, so that a blob already there is
+// kept — only after verify. Until then the parts are invisible; a failure
+// aborts the upload, and a crash leaves it to the bucket's
+// AbortIncompleteMultipartUpload rule. Memory is Append's: two segment
+// buffers, one filling while the other is sent.
+func (s *Store) PutVerified(ctx context.Context, d digest.Digest, r io.Reader, verify func() error) (int64, error) {
+	key, err := s.blobKey(d)
+	if err != nil {
+		return 0, fmt.Errorf("blob/s3: put %s: %w", d, err)
+	}
+	small := smallPool.Get().(*[]byte)
+	n, readErr := fill(r, *small)
+	if readErr != nil {
+		defer smallPool.Put(small)
+		if err := readEOF(readErr); err != nil {
+			return int64(n), err
+		}
+		if err := verify(); err != nil {
+			return int64(n), err
+		}
+		_, err := s.client.PutObject(context.WithoutCancel(ctx), &s3.PutObjectInput{
+			Bucket: &s.bucket, Key: &key, Body: bytes.NewReader((*small)[:n]), ContentLength: aws.Int64(int64(n)),
+			IfNoneMatch: aws.String("*"),
+		})
+		if err != nil && !s.alreadyThere(ctx, key, err) {
+			return int64(n), fmt.Errorf("blob/s3: put %s: %w", d, err)
+		}
+		return int64(n), nil
+	}
+	bufs := [2]*[]byte{segmentPool.Get().(*[]byte), segmentPool.Get().(*[]byte)}
+	defer segmentPool.Put(bufs[0])
+	defer segmentPool.Put(bufs[1])
+	copy(*bufs[0], (*small)[:n])
+	smallPool.Put(small)
+	read, err := s.putMultipart(ctx, key, r, bufs, n, verify)
+	if err != nil {
+		return read, fmt.Errorf("blob/s3: put %s: %w", d, err)
+	}
+	return read, nil
+}
+
+// putMultipart sends r as the parts of a multipart upload at key, the
+// first buffer already holding n bytes, and completes it once verify
+// accepts what was read.
+func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, bufs [2]*[]byte, n int, verify func() error) (read int64, err error) {
+	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		return int64(n), fmt.Errorf("create multipart upload: %w", err)
+	}
+	uploadID := created.UploadId
+	completed := false
+	defer func() {
+		if !completed {
+			s.client.AbortMultipartUpload(context.WithoutCancel(ctx), &s3.AbortMultipartUploadInput{
+				Bucket: &s.bucket, Key: &key, UploadId: uploadID,
+			})
+		}
+	}()
+
+	type sent struct {
+		etag *string
+		err  error
+	}
+	var parts []types.CompletedPart
+	var inflight chan sent // the last part's UploadPart, if any
+	wait := func() error {
+		if inflight == nil {
+			return nil
+		}
+		res := <-inflight
+		inflight = nil
+		parts[len(parts)-1].ETag = res.etag
+		return res.err
+	}
+	read = int64(n)
+	for i := 0; ; i++ {
+		buf := *bufs[i%2]
+		if i > 0 {
+			n = 0 // the first buffer starts with the small one's bytes
+		}
+		m, readErr := fill(r, buf[n:])
+		n += m
+		read += int64(m)
+		// The other buffer's part must be sent before this buffer is
+		// sent and the other refilled.
+		if err := wait(); err != nil {
+			return read, err
+		}
+		if n > 0 {
+			if len(parts) == maxParts {
+				return read, fmt.Errorf("more than %d parts of %d bytes", maxParts, segmentSize)
+			}
+			num := int32(len(parts) + 1)
+			parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(num)})
+			done := make(chan sent, 1)
+			go func(data []byte) {
+				out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
+					Bucket: &s.bucket, Key: &key, UploadId: uploadID, PartNumber: aws.Int32(num),
+					Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
+				})
+				if err != nil {
+					done <- sent{err: fmt.Errorf("upload part %d: %w", num, err)}
+					return
+				}
+				done <- sent{etag: out.ETag}
+			}(buf[:n])
+			inflight = done
+		}
+		if readErr != nil {
+			if err := wait(); err != nil {
+				return read, err
+			}
+			if err := readEOF(readErr); err != nil {
+				return read, err
+			}
+			break
+		}
+	}
+	if err := verify(); err != nil {
+		return read, err
+	}
+	_, err = s.client.CompleteMultipartUpload(context.WithoutCancel(ctx), &s3.CompleteMultipartUploadInput{
+		Bucket: &s.bucket, Key: &key, UploadId: uploadID,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+		IfNoneMatch:     aws.String("*"),
+	})
+	if err != nil && !s.alreadyThere(ctx, key, err) {
+		return read, fmt.Errorf("complete multipart upload: %w", err)
+	}
+	completed = err == nil
+	return read, nil
+}
