@@ -13,14 +13,15 @@ import (
 )
 
 // PutVerified writes a blob whose digest is known up front straight to its
-// key (blob.VerifiedPutter): a body that fits in the small buffer is one
+// key (blob.VerifiedPutter): a body of at most one segment is one
 // conditional PutObject, sent only after verify; a larger one is a
 // multipart upload at the blob's key, its parts the segment-sized buffers
 // as they fill, completed — conditionally, so that a blob already there is
 // kept — only after verify. Until then the parts are invisible; a failure
 // aborts the upload, and a crash leaves it to the bucket's
-// AbortIncompleteMultipartUpload rule. Memory is Append's: two segment
-// buffers, one filling while the other is sent.
+// AbortIncompleteMultipartUpload rule. Memory is at most Append's: two
+// segment buffers, one filling while the other is sent, and only one for a
+// body of at most a segment.
 func (s *Store) PutVerified(ctx context.Context, d digest.Digest, r io.Reader, verify func() error) (int64, error) {
 	key, err := s.blobKey(d)
 	if err != nil {
@@ -33,34 +34,58 @@ func (s *Store) PutVerified(ctx context.Context, d digest.Digest, r io.Reader, v
 		if err := readEOF(readErr); err != nil {
 			return int64(n), err
 		}
-		if err := verify(); err != nil {
-			return int64(n), err
-		}
-		_, err := s.client.PutObject(context.WithoutCancel(ctx), &s3.PutObjectInput{
-			Bucket: &s.bucket, Key: &key, Body: bytes.NewReader((*small)[:n]), ContentLength: aws.Int64(int64(n)),
-			IfNoneMatch: aws.String("*"),
-		})
-		if err != nil && !s.alreadyThere(ctx, key, err) {
+		if err := s.putWhole(ctx, key, (*small)[:n], verify); err != nil {
 			return int64(n), fmt.Errorf("blob/s3: put %s: %w", d, err)
 		}
 		return int64(n), nil
 	}
-	bufs := [2]*[]byte{segmentPool.Get().(*[]byte), segmentPool.Get().(*[]byte)}
-	defer segmentPool.Put(bufs[0])
-	defer segmentPool.Put(bufs[1])
-	copy(*bufs[0], (*small)[:n])
+	// A body that fits one segment is one conditional PutObject too, and
+	// never takes a second buffer.
+	first := segmentPool.Get().(*[]byte)
+	defer segmentPool.Put(first)
+	copy(*first, (*small)[:n])
 	smallPool.Put(small)
-	read, err := s.putMultipart(ctx, key, r, bufs, n, verify)
+	m, readErr := fill(r, (*first)[n:])
+	n += m
+	if readErr != nil {
+		if err := readEOF(readErr); err != nil {
+			return int64(n), err
+		}
+		if err := s.putWhole(ctx, key, (*first)[:n], verify); err != nil {
+			return int64(n), fmt.Errorf("blob/s3: put %s: %w", d, err)
+		}
+		return int64(n), nil
+	}
+	second := segmentPool.Get().(*[]byte)
+	defer segmentPool.Put(second)
+	read, err := s.putMultipart(ctx, key, r, [2]*[]byte{first, second}, verify)
 	if err != nil {
 		return read, fmt.Errorf("blob/s3: put %s: %w", d, err)
 	}
 	return read, nil
 }
 
+// putWhole writes data at key with one conditional PutObject, once verify
+// accepts it. A blob already there counts as written.
+func (s *Store) putWhole(ctx context.Context, key string, data []byte, verify func() error) error {
+	if err := verify(); err != nil {
+		return err
+	}
+	_, err := s.client.PutObject(context.WithoutCancel(ctx), &s3.PutObjectInput{
+		Bucket: &s.bucket, Key: &key, Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
+		IfNoneMatch: aws.String("*"),
+	})
+	if err != nil && !s.alreadyThere(ctx, key, err) {
+		return err
+	}
+	return nil
+}
+
 // putMultipart sends r as the parts of a multipart upload at key, the
-// first buffer already holding n bytes, and completes it once verify
-// accepts what was read.
-func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, bufs [2]*[]byte, n int, verify func() error) (read int64, err error) {
+// first buffer already full, and completes it once verify accepts what was
+// read.
+func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, bufs [2]*[]byte, verify func() error) (read int64, err error) {
+	n := len(*bufs[0])
 	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &key})
 	if err != nil {
 		return int64(n), fmt.Errorf("create multipart upload: %w", err)
@@ -94,7 +119,7 @@ func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, bufs 
 	for i := 0; ; i++ {
 		buf := *bufs[i%2]
 		if i > 0 {
-			n = 0 // the first buffer starts with the small one's bytes
+			n = 0 // the first buffer came full
 		}
 		m, readErr := fill(r, buf[n:])
 		n += m

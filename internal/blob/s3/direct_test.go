@@ -50,11 +50,15 @@ func TestPutVerified(t *testing.T) {
 		{"empty", 0, nil, nil, nil},
 		{"small", 1000, nil, nil, nil},
 		{"exactly the small buffer", 256 << 10, nil, nil, nil},
+		{"within one segment", 5 * mib, nil, nil, nil},
+		{"exactly one segment", 8 * mib, nil, nil, nil},
 		{"two parts", 8*mib + 300_000, nil, nil, nil},
 		{"three parts, last one full", 24 * mib, nil, nil, nil},
 		{"small, verification refused", 1000, refused, nil, refused},
 		{"two parts, verification refused", 8*mib + 1, refused, nil, refused},
 		{"small, body fails", 1000, nil, hangUp, hangUp},
+		{"one segment, body fails", 3 * mib, nil, hangUp, hangUp},
+		{"one segment, verification refused", 3 * mib, refused, nil, refused},
 		{"two parts, body fails", 9 * mib, nil, hangUp, hangUp},
 	}
 	for i, tt := range tests {
