@@ -119,7 +119,7 @@ func (db *DB) Import(ctx context.Context, specs ...string) (*ImportReport, error
 	}
 	rep.Ecosystems, rep.Duration = ecos, db.now().Sub(start)
 	for _, e := range ecos {
-		db.log.Info("vulnerability data imported", "ecosystem", e.Ecosystem, "records", e.Records, "source", e.Source)
+		db.log.Debug("vulnerability data imported", "ecosystem", e.Ecosystem, "records", e.Records, "source", e.Source)
 	}
 	if err := db.store.PruneVulns(ctx, db.now()); err != nil {
 		db.log.Warn("removing replaced vulnerability data", "err", err)
