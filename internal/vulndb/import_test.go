@@ -120,6 +120,21 @@ func TestImportSources(t *testing.T) {
 			t.Errorf("status = %v, want %v", got, everything)
 		}
 	})
+	t.Run("directory through a symbolic link", func(t *testing.T) {
+		db := newDB(t)
+		abs, err := filepath.Abs(filepath.Join("testdata", "osv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		link := filepath.Join(t.TempDir(), "osv")
+		if err := os.Symlink(abs, link); err != nil {
+			t.Skip(err)
+		}
+		mustImport(t, db, link)
+		if got := status(t, db); !slices.Equal(got, everything) {
+			t.Errorf("status = %v, want %v", got, everything)
+		}
+	})
 	t.Run("zip", func(t *testing.T) {
 		db := newDB(t)
 		z := write(t, filepath.Join(t.TempDir(), "all.zip"), zipOf(t, all))

@@ -214,30 +214,31 @@ func readAllMax(r io.Reader) ([]byte, error) {
 }
 
 // walkDir yields the .json files under dir, in lexical order, skipping
-// hidden directories (a clone's .git).
+// hidden directories (a clone's .git). Through os.DirFS, so that a dir
+// that is a symbolic link is walked too.
 func walkDir(dir string) func(ctx context.Context, yield func(file) error) error {
 	return func(ctx context.Context, yield func(file) error) error {
-		return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		return fs.WalkDir(os.DirFS(dir), ".", func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
-				return err
+				return fmt.Errorf("%s: %w", dir, err)
 			}
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			if d.IsDir() {
-				if p != dir && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
+				if p != "." && strings.HasPrefix(d.Name(), ".") {
+					return fs.SkipDir
 				}
 				return nil
 			}
-			if !strings.EqualFold(filepath.Ext(p), ".json") {
+			if !strings.EqualFold(path.Ext(p), ".json") {
 				return nil
 			}
-			data, err := readFile(p)
+			data, err := readFile(filepath.Join(dir, filepath.FromSlash(p)))
 			if err != nil {
 				return err
 			}
-			return yield(file{where: p, data: data})
+			return yield(file{where: filepath.Join(dir, filepath.FromSlash(p)), data: data})
 		})
 	}
 }
