@@ -165,8 +165,10 @@ func TestImportSources(t *testing.T) {
 		write(t, filepath.Join(dir, "npm", "all.zip"), zipOf(t, npm))
 		write(t, filepath.Join(dir, "PyPI", "all.zip"), zipOf(t, map[string][]byte{"TEST-MULTI.json": hand["TEST-MULTI.json"]}))
 		write(t, filepath.Join(dir, "Go", "all.zip"), zipOf(t, goRecs))
+		// Not an ecosystem's name: a zip of whatever its records name.
+		write(t, filepath.Join(dir, "extra", "all.zip"), zipOf(t, map[string][]byte{"DSA-5724-1.json": hand["DSA-5724-1.json"]}))
 		mustImport(t, db, dir)
-		if got, want := status(t, db), []string{"Go:4", "PyPI:1", "npm:3"}; !slices.Equal(got, want) {
+		if got, want := status(t, db), []string{"Debian:1", "Go:4", "PyPI:1", "npm:3"}; !slices.Equal(got, want) {
 			t.Errorf("status = %v, want %v", got, want)
 		}
 		// An empty zip of an ecosystem empties it: the ecosystem's data
@@ -174,7 +176,7 @@ func TestImportSources(t *testing.T) {
 		empty := t.TempDir()
 		write(t, filepath.Join(empty, "PyPI", "all.zip"), zipOf(t, map[string][]byte{"README.json.txt": []byte("x")}))
 		mustImport(t, db, empty)
-		if got, want := status(t, db), []string{"Go:4", "PyPI:0", "npm:3"}; !slices.Equal(got, want) {
+		if got, want := status(t, db), []string{"Debian:1", "Go:4", "PyPI:0", "npm:3"}; !slices.Equal(got, want) {
 			t.Errorf("after an empty PyPI zip: status = %v, want %v", got, want)
 		}
 	})

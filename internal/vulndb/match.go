@@ -185,11 +185,11 @@ func compareEvents(a, b event) int {
 	return c
 }
 
-// newFinding is what the record v says of package p through its entry a.
-func newFinding(v *Vulnerability, a *Affected, p Package, fixedIn string) Finding {
+// newFinding is what the record v says through its entry a, of any
+// package the entry affects; the caller sets Package and FixedIn.
+func newFinding(v *Vulnerability, a *Affected) Finding {
 	sev, scores := severityOf(v, a)
 	f := Finding{
-		Package:     p,
 		ID:          v.ID,
 		Name:        findingName(v),
 		Aliases:     v.Aliases,
@@ -197,7 +197,6 @@ func newFinding(v *Vulnerability, a *Affected, p Package, fixedIn string) Findin
 		URI:         "https://osv.dev/vulnerability/" + v.ID,
 		Severity:    sev,
 		CVSS:        scores,
-		FixedIn:     fixedIn,
 		Published:   v.Published.Time,
 		Modified:    v.Modified.Time,
 	}

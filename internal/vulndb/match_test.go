@@ -179,3 +179,25 @@ func TestMatchFinding(t *testing.T) {
 		t.Errorf("Match of nothing = %v, %v", fs, err)
 	}
 }
+
+// TestMatchBinariesOfOneSource: every binary package built from a source
+// package gets its own finding, with its own version's fix.
+func TestMatchBinariesOfOneSource(t *testing.T) {
+	db, _ := newTestDB(t, Options{})
+	if _, err := db.Import(t.Context(), filepath.Join("testdata", "osv", "handwritten")); err != nil {
+		t.Fatal(err)
+	}
+	pkgs := []Package{
+		{"Debian:11", "libc6", "2.31-13+deb11u5", "glibc"},
+		{"Debian:11", "libc-bin", "2.31-13+deb11u5", "glibc"},
+		{"Debian:11", "locales", "2.31-13+deb11u7", "glibc"}, // already fixed
+	}
+	fs, err := db.Match(t.Context(), pkgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 2 || fs[0].Package != pkgs[0] || fs[1].Package != pkgs[1] ||
+		fs[0].ID != "DEBIAN-CVE-2023-4911" || fs[1].ID != fs[0].ID || fs[1].FixedIn != "2.31-13+deb11u7" || fs[1].Severity != High {
+		t.Errorf("Match = %+v", fs)
+	}
+}

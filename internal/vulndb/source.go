@@ -106,7 +106,7 @@ func zipEcosystem(p string) string {
 }
 
 // openLayout opens a directory laid out as <Ecosystem>/all.zip: one zip
-// per ecosystem, each the ecosystem's data whatever the directory's name.
+// per ecosystem, each the ecosystem's data.
 func openLayout(dir string, zips []string) (*source, error) {
 	src := &source{spec: dir}
 	var opened []*source
@@ -118,17 +118,16 @@ func openLayout(dir string, zips []string) (*source, error) {
 		return errors.Join(errs...)
 	}
 	for _, z := range zips {
-		eco := filepath.Base(filepath.Dir(z))
-		if canon, ok := ecosystems[strings.ToLower(eco)]; ok {
-			eco = canon
-		}
+		// A directory not named after an ecosystem OSV knows holds a zip
+		// like any other: of whatever ecosystems its records name.
+		eco := zipEcosystem(filepath.ToSlash(z))
 		o, err := openZip(z, z, eco)
 		if err != nil {
 			src.close()
 			return nil, err
 		}
 		opened = append(opened, o)
-		src.declared = append(src.declared, eco)
+		src.declared = append(src.declared, o.declared...)
 	}
 	src.each = func(ctx context.Context, yield func(file) error) error {
 		for _, o := range opened {

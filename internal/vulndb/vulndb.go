@@ -315,14 +315,23 @@ func (db *DB) Match(ctx context.Context, pkgs []Package) ([]Finding, error) {
 			if a.Package == nil {
 				continue
 			}
+			// What the entry says is the same for each package it
+			// affects (a source package's binaries): worked out once.
+			var entry *Finding
 			for _, i := range byKey[key(a.Package)] {
 				if done[i] {
 					continue
 				}
 				p := pkgs[i]
 				if ok, fixed := Affects(a, NormalizeEcosystem(p.Ecosystem), p.Version); ok {
+					if entry == nil {
+						f := newFinding(v, a)
+						entry = &f
+					}
+					f := *entry
+					f.Package, f.FixedIn = p, fixed
 					done[i] = true
-					out = append(out, found{i, newFinding(v, a, p, fixed)})
+					out = append(out, found{i, f})
 				}
 			}
 		}
