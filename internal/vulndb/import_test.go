@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/meta/sqlite"
 	"github.com/berth-registry/berth/internal/vulndb"
 	"github.com/berth-registry/berth/internal/vulndb/httpfetch"
@@ -234,7 +235,7 @@ func TestImportFailures(t *testing.T) {
 	// More good records than a store batch, so that some are written
 	// before the bad one is read.
 	many := map[string][]byte{}
-	for i := range 1200 {
+	for i := range meta.VulnBatch + 100 {
 		id := fmt.Sprintf("GHSA-good-%04d", i)
 		many[id+".json"] = bytes.Replace(hand["GHSA-35jh-r3h4-6jhm.json"], []byte("GHSA-35jh-r3h4-6jhm"), []byte(id), 1)
 	}
@@ -248,7 +249,7 @@ func TestImportFailures(t *testing.T) {
 	corruptMember := zipOf(t, many)
 	// Flip bytes in the middle of the last member's compressed data: the
 	// zip's directory stays whole, the member's checksum fails.
-	last := bytes.Index(corruptMember, []byte("GHSA-good-1199.json")) // its local header
+	last := bytes.Index(corruptMember, []byte("GHSA-good-0599.json")) // its local header
 	for i := last + 40; i < last+60; i++ {
 		corruptMember[i] ^= 0xff
 	}
@@ -267,7 +268,7 @@ func TestImportFailures(t *testing.T) {
 		}, []string{"all.zip"}},
 		{"corrupt member", func(t *testing.T) string {
 			return write(t, filepath.Join(t.TempDir(), "all.zip"), corruptMember)
-		}, []string{"all.zip: GHSA-good-1199.json"}},
+		}, []string{"all.zip: GHSA-good-0599.json"}},
 		{"malformed JSON in a zip", func(t *testing.T) string {
 			return write(t, filepath.Join(t.TempDir(), "all.zip"), zipOf(t, withBad("zz-BAD-1.json", `{"id": "BAD-1", "affected": [`)))
 		}, []string{"all.zip: zz-BAD-1.json", "malformed OSV record"}},
