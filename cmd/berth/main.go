@@ -17,6 +17,8 @@ const usage = `berth — Amazon ECR that you run yourself
 Usage:
   berth serve [flags]   run the registry (berth serve -h lists the flags)
   berth admin <command> manage accounts (berth admin -h lists the commands)
+  berth vulndb <command> load and list the vulnerability data image scanning
+                        matches against (berth vulndb -h)
   berth version         print the version
 `
 
@@ -36,6 +38,11 @@ func main() {
 	case "admin":
 		if err := admin(os.Args[2:], os.Stdout, os.Stderr, os.Getenv); err != nil {
 			fmt.Fprintln(os.Stderr, "berth admin:", err)
+			os.Exit(1)
+		}
+	case "vulndb":
+		if err := vulndbCmd(os.Args[2:], os.Stdout, os.Stderr, os.Getenv); err != nil {
+			fmt.Fprintln(os.Stderr, "berth vulndb:", err)
 			os.Exit(1)
 		}
 	case "version", "--version":

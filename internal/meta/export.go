@@ -11,6 +11,11 @@ import "context"
 // It is not part of Store: no request needs it, so a store offers it by
 // implementing it and a caller discovers it by type assertion. Both
 // implementations do, and the shared suite (metatest) checks them.
+//
+// Vulnerability data (VulnStore) is left out on purpose: it is a copy of
+// public OSV data, which `berth vulndb import` loads again into the new
+// store from where it came, newer by then; copying it would only make a
+// migration longer.
 type ExportStore interface {
 	// Registries lists every registry that has a repository or a registry
 	// setting, in (Account, Region) order.

@@ -1,6 +1,7 @@
 // Package meta defines Berth's transactional metadata store: repositories,
 // blob links, upload sessions, manifests and tags, lifecycle policies, what
-// garbage collection needs, leases, background jobs, and IAM's identities. Each method is one
+// garbage collection needs, leases, background jobs, IAM's identities, and
+// the vulnerability data image scanning matches against. Each method is one
 // transaction; the checks a method makes (a manifest's references exist, a
 // tag is not immutable) happen inside it, so concurrent requests on several
 // nodes cannot interleave between check and write.
@@ -11,8 +12,9 @@
 //
 // The interfaces are split by concern, one file each with its records
 // (repository.go, image.go, upload.go, lifecycle.go, gc.go, lease.go,
-// jobs.go, iam.go); Store is their union. Every implementation passes the suite in
-// package metatest; repocache is a decorator any implementation can wear.
+// jobs.go, iam.go, vulndb.go); Store is their union. Every implementation
+// passes the suite in package metatest; repocache is a decorator any
+// implementation can wear.
 package meta
 
 import "context"
@@ -31,6 +33,7 @@ type Store interface {
 	LeaseStore
 	JobStore
 	IAMStore
+	VulnStore
 
 	// Ping reports whether the store reaches its database now: the
 	// readiness probe's question.

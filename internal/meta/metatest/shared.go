@@ -2,6 +2,7 @@ package metatest
 
 import (
 	"context"
+	"iter"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,9 +17,10 @@ import (
 // immutable tag, an index never listing a deleted child, a push never lost
 // to a repository's deletion or its blob's link to garbage collection, no
 // lost settings change, never both a commit and a deletion of a blob, one
-// holder of a lease, one worker per job) must hold across connections, not
-// only within one handle's locks. open returns two handles on one new, empty store;
-// RunShared closes both.
+// holder of a lease, one worker per job, one import's vulnerability data
+// seen whole) must hold across connections, not only within one handle's
+// locks. open returns two handles on one new, empty store; RunShared closes
+// both.
 func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 	for _, tc := range []struct {
 		name string
@@ -37,6 +39,7 @@ func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 		{"Lease/Concurrent", testConcurrentLease},
 		{"Jobs/ConcurrentClaims", testConcurrentClaims},
 		{"Jobs/ClaimRace", testClaimRace},
+		{"Vulns/ConcurrentImports", testVulnConcurrentImports},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := open(t)
@@ -109,4 +112,12 @@ func (h *twoHandles) AcquireLease(ctx context.Context, name, holder string, now 
 
 func (h *twoHandles) ClaimJob(ctx context.Context, queues []string, holder string, now time.Time, lease time.Duration) (*meta.Job, error) {
 	return h.pick().ClaimJob(ctx, queues, holder, now, lease)
+}
+
+func (h *twoHandles) ImportVulns(ctx context.Context, imp meta.VulnImport, records iter.Seq2[*meta.VulnRecord, error]) ([]meta.VulnEcosystem, error) {
+	return h.pick().ImportVulns(ctx, imp, records)
+}
+
+func (h *twoHandles) FindVulns(ctx context.Context, keys []meta.VulnKey) ([]*meta.VulnRecord, error) {
+	return h.pick().FindVulns(ctx, keys)
 }
