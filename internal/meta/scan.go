@@ -76,24 +76,34 @@ type ScanStore interface {
 	// RequestScan records req and writes jobs in one transaction; with a
 	// LimitWindow it first checks the window (ErrScanLimit, nothing
 	// written). The repository must exist (ErrRepositoryUnknown). A
-	// request replaces the repository's earlier one for the digest.
+	// request replaces the repository's earlier one for the digest. req.At
+	// must be set. The jobs are written as a change's are (see JobStore):
+	// checked with CheckJobs, stamped with the store's clock, a job whose
+	// Key is taken dropped.
 	RequestScan(ctx context.Context, req ScanRequest, jobs []NewJob) error
 	// ScanRequests returns the latest request of each of digests in
-	// repository repoID that has one, by digest.
+	// repository repoID that has one, by digest (an empty map when none
+	// has).
 	ScanRequests(ctx context.Context, repoID int64, digests []string) (map[string]ScanRequested, error)
 	// RequestsForDigest returns every repository's latest request for
-	// digest (continuous scanning asks which repositories hold it).
+	// digest (continuous scanning asks which repositories hold it), in
+	// RepoID order. A deleted repository's requests go with it.
 	RequestsForDigest(ctx context.Context, digest string) ([]ScanRequested, error)
 
-	// PutImageScan records the scan of s.Digest, replacing the one before.
+	// PutImageScan records the scan of s.Digest, replacing the one before;
+	// s.Digest must be set.
 	PutImageScan(ctx context.Context, s *ImageScan) error
 	// ImageScan returns the scan of digest with its findings, or
 	// ErrNotFound.
 	ImageScan(ctx context.Context, digest string) (*ImageScan, error)
 	// ImageScans returns the scans of digests that have one, by digest,
-	// without their findings.
+	// without their findings (an empty map when none has).
 	ImageScans(ctx context.Context, digests []string) (map[string]*ImageScan, error)
 	// StaleImageScans returns up to limit digests of finished scans matched
 	// against vulnerability data older than version, oldest scan first.
+	// Finished means COMPLETE or FAILED: an UNSUPPORTED_IMAGE scan stays
+	// unsupported whatever the data, and one IN_PROGRESS is not finished.
+	// Oldest is by CompletedAt (a zero one first), then digest; a limit
+	// <= 0 means no limit.
 	StaleImageScans(ctx context.Context, version int64, limit int) ([]string, error)
 }

@@ -1,10 +1,11 @@
 // Package meta defines Berth's transactional metadata store: repositories,
 // blob links, upload sessions, manifests and tags, lifecycle policies, what
-// garbage collection needs, leases, background jobs, IAM's identities, and
-// the vulnerability data image scanning matches against. Each method is one
-// transaction; the checks a method makes (a manifest's references exist, a
-// tag is not immutable) happen inside it, so concurrent requests on several
-// nodes cannot interleave between check and write.
+// garbage collection needs, leases, background jobs, IAM's identities, the
+// vulnerability data image scanning matches against, and image scans with
+// the requests for them. Each method is one transaction; the checks a
+// method makes (a manifest's references exist, a tag is not immutable)
+// happen inside it, so concurrent requests on several nodes cannot
+// interleave between check and write.
 //
 // A store on a database server (PostgreSQL) can lose its server: then any
 // method fails with an error wrapping ErrUnavailable, whatever else it
@@ -12,9 +13,9 @@
 //
 // The interfaces are split by concern, one file each with its records
 // (repository.go, image.go, upload.go, lifecycle.go, gc.go, lease.go,
-// jobs.go, iam.go, vulndb.go); Store is their union. Every implementation
-// passes the suite in package metatest; repocache is a decorator any
-// implementation can wear.
+// jobs.go, iam.go, vulndb.go, scan.go); Store is their union. Every
+// implementation passes the suite in package metatest; repocache is a
+// decorator any implementation can wear.
 package meta
 
 import "context"
@@ -34,6 +35,7 @@ type Store interface {
 	JobStore
 	IAMStore
 	VulnStore
+	ScanStore
 
 	// Ping reports whether the store reaches its database now: the
 	// readiness probe's question.

@@ -60,6 +60,10 @@ func TestUnavailable(t *testing.T) {
 		checkUnavailable(t, "ClaimJob", err)
 		err = s.PutManifest(t.Context(), &meta.PutManifest{RepoID: 1, Manifest: meta.Manifest{Digest: "sha256:x", Content: []byte("{}")}})
 		checkUnavailable(t, "PutManifest", err)
+		err = s.RequestScan(t.Context(), meta.ScanRequest{RepoID: 1, Digest: "sha256:x", At: time.Now(), Trigger: "manual"}, nil)
+		checkUnavailable(t, "RequestScan", err)
+		_, err = s.ImageScans(t.Context(), []string{"sha256:x"})
+		checkUnavailable(t, "ImageScans", err)
 	})
 
 	t.Run("wrong database", func(t *testing.T) {
