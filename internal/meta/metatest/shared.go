@@ -18,9 +18,9 @@ import (
 // to a repository's deletion or its blob's link to garbage collection, no
 // lost settings change, never both a commit and a deletion of a blob, one
 // holder of a lease, one worker per job, one import's vulnerability data
-// seen whole) must hold across connections, not only within one handle's
-// locks. open returns two handles on one new, empty store; RunShared closes
-// both.
+// seen whole, one manual scan of an image per limit window) must hold
+// across connections, not only within one handle's locks. open returns two
+// handles on one new, empty store; RunShared closes both.
 func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 	for _, tc := range []struct {
 		name string
@@ -40,6 +40,7 @@ func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 		{"Jobs/ConcurrentClaims", testConcurrentClaims},
 		{"Jobs/ClaimRace", testClaimRace},
 		{"Vulns/ConcurrentImports", testVulnConcurrentImports},
+		{"Scans/ConcurrentRequests", testConcurrentScanRequests},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := open(t)
@@ -120,4 +121,8 @@ func (h *twoHandles) ImportVulns(ctx context.Context, imp meta.VulnImport, recor
 
 func (h *twoHandles) FindVulns(ctx context.Context, keys []meta.VulnKey) ([]*meta.VulnRecord, error) {
 	return h.pick().FindVulns(ctx, keys)
+}
+
+func (h *twoHandles) RequestScan(ctx context.Context, req meta.ScanRequest, jobs []meta.NewJob) error {
+	return h.pick().RequestScan(ctx, req, jobs)
 }
