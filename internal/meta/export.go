@@ -15,7 +15,12 @@ import "context"
 // Vulnerability data (VulnStore) is left out on purpose: it is a copy of
 // public OSV data, which `berth vulndb import` loads again into the new
 // store from where it came, newer by then; copying it would only make a
-// migration longer.
+// migration longer. Image scans and scan requests (ScanStore) are left out
+// as well: a scan is recomputed from the image and that data, and a
+// request is small but only says that an image's scan status shows and
+// that its next manual scan waits out ECR's 24 hours. So after a migration
+// images show no scan status until a scan is asked for again, and that
+// request is not refused by the limit.
 type ExportStore interface {
 	// Registries lists every registry that has a repository or a registry
 	// setting, in (Account, Region) order.
