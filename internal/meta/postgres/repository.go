@@ -101,7 +101,8 @@ func (s *Store) UpdateRepository(ctx context.Context, r *meta.Repository) error 
 // for manifests: a push holds the row FOR KEY SHARE until it commits, so
 // the check sees every push that started before, and every later push finds
 // the repository gone. The cascades remove manifests, tags, blob links,
-// uploads and lifecycle state; the blobs stay for garbage collection.
+// uploads, lifecycle state and scan requests; the blobs stay for garbage
+// collection, and image scans, which belong to digests.
 func (s *Store) DeleteRepository(ctx context.Context, repoID int64, force bool) error {
 	return s.write(ctx, "delete repository", func(tx pgx.Tx) error {
 		found, err := exists(ctx, tx, `SELECT 1 FROM repositories WHERE id = $1 FOR UPDATE`, repoID)

@@ -105,7 +105,8 @@ func (s *Store) UpdateRepository(ctx context.Context, r *meta.Repository) error 
 }
 
 // DeleteRepository relies on ON DELETE CASCADE for manifests, tags, blob
-// links and uploads. The blobs themselves stay for garbage collection.
+// links, uploads, lifecycle state and scan requests. The blobs themselves
+// stay for garbage collection, and image scans, which belong to digests.
 func (s *Store) DeleteRepository(ctx context.Context, repoID int64, force bool) error {
 	return s.write(ctx, "delete repository", func(tx *wtx) error {
 		if !force {
