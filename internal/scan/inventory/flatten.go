@@ -15,7 +15,10 @@ import (
 // entry of a lower layer is in the image only if no layer above it has the
 // same path, deleted it (a whiteout ".wh.<name>"), hid the directory's
 // older contents (an opaque directory, ".wh..wh..opq"), or put something
-// other than a directory at one of its parents. Reading top-down lets the
+// other than a directory at one of its parents — including a layer below
+// one that made that parent a directory again, which then starts empty.
+// FuzzFlatten checks this against a model that applies layers the way a
+// container runtime does, base first. Reading top-down lets the
 // walk hand each file on as it meets it, final, with no second pass and no
 // copy of a layer anywhere.
 //
@@ -112,6 +115,12 @@ func flattenLayer(ctx context.Context, l layerReader, seen map[string]pathState,
 			whiteouts = append(whiteouts, path.Join(dir, base[len(whiteoutPrefix):]))
 			continue
 		}
+		if st, ok := seen[name]; ok && st&stateDir != 0 && hdr.Typeflag != tar.TypeDir {
+			// An upper layer has a directory where this one has a file:
+			// that directory was made anew, and nothing of the lower
+			// layers' directory is in it.
+			seen[name] = st | stateOpaque
+		}
 		if hidden(seen, name) {
 			continue
 		}
@@ -138,8 +147,14 @@ func flattenLayer(ctx context.Context, l layerReader, seen map[string]pathState,
 		return nil
 	}
 	for _, w := range whiteouts {
-		if _, ok := seen[w]; !ok {
+		st, ok := seen[w]
+		switch {
+		case !ok:
 			seen[w] = stateDeleted
+		case st&stateDir != 0:
+			// An upper layer made the directory again: what it held
+			// before this deletion stays hidden, as under an opaque one.
+			seen[w] = st | stateOpaque
 		}
 	}
 	for _, o := range opaques {
