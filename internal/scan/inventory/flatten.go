@@ -138,7 +138,7 @@ func flattenLayer(ctx context.Context, l layerReader, seen map[string]pathState,
 			// visitFunc's own errors are not.
 			var rf *readFault
 			if errors.As(err, &rf) {
-				return &layerFault{l.index, fmt.Errorf("reading %s: %w", name, layerError(rf.err, n))}
+				return &layerFault{l.index, layerError(fmt.Errorf("reading /%s: %w", name, rf.err), n)}
 			}
 			return err
 		}

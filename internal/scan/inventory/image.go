@@ -157,7 +157,7 @@ func takeImage(ctx context.Context, src Source, own digest.Digest, manifest []by
 	walk := make([]layerReader, len(layers))
 	for j := range layers {
 		v1l := v1Layers[indexes[j]]
-		walk[j] = layerReader{index: indexes[j], open: v1l.Uncompressed}
+		walk[j] = layerReader{index: indexes[j], open: func() (io.ReadCloser, error) { return uncompressed(v1l) }}
 	}
 
 	exs, err := newExtractors()
