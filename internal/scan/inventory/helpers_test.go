@@ -189,11 +189,7 @@ func compressed(t testing.TB, tarBytes []byte, how string) v1.Layer {
 	var buf bytes.Buffer
 	switch how {
 	case "gzip":
-		zw := gzip.NewWriter(&buf)
-		_, err := zw.Write(tarBytes)
-		must(t, err)
-		must(t, zw.Close())
-		return static.NewLayer(buf.Bytes(), types.OCILayer)
+		return static.NewLayer(compressedBytes(t, tarBytes), types.OCILayer)
 	case "zstd":
 		zw, err := zstd.NewWriter(&buf)
 		must(t, err)
@@ -206,6 +202,17 @@ func compressed(t testing.TB, tarBytes []byte, how string) v1.Layer {
 	}
 	t.Fatalf("unknown compression %q", how)
 	return nil
+}
+
+// compressedBytes gzips b.
+func compressedBytes(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, err := zw.Write(b)
+	must(t, err)
+	must(t, zw.Close())
+	return buf.Bytes()
 }
 
 // imageOf makes an OCI image for platform ("linux/amd64") of layers, base

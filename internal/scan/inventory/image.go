@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -110,23 +111,7 @@ func takeImage(ctx context.Context, src Source, own digest.Digest, manifest []by
 	if ct := string(m.Config.MediaType); !slices.Contains(imageConfigTypes, ct) {
 		return nil, fmt.Errorf("%w: manifest %s is an artifact (config %s), not a container image", ErrUnsupportedImage, own, ct)
 	}
-	// Layers a registry does not hold (Windows base layers) cannot be read;
-	// layers that are not filesystems (an attestation's in-toto statement)
-	// have no packages.
-	var layers []v1.Descriptor
-	var indexes []int
-	for i, l := range m.Layers {
-		mt := string(l.MediaType)
-		switch {
-		case strings.Contains(mt, ".foreign.") || strings.Contains(mt, ".nondistributable."):
-			opts.Logger.Debug("layer not scanned: not distributable", "image", own, "layer", l.Digest)
-		case !strings.Contains(mt, "tar"):
-			opts.Logger.Debug("layer not scanned: not a filesystem", "image", own, "layer", l.Digest, "mediaType", mt)
-		default:
-			layers = append(layers, l)
-			indexes = append(indexes, i)
-		}
-	}
+	layers := scannableLayers(m, opts.Logger.With("image", own.String()))
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("%w: image %s has no filesystem layers", ErrUnsupportedImage, own)
 	}
@@ -154,10 +139,16 @@ func takeImage(ctx context.Context, src Source, own digest.Digest, manifest []by
 	if err != nil {
 		return nil, fmt.Errorf("layers of image %s: %w", own, err)
 	}
+	var read int64 // uncompressed bytes the walk reads, for the log
 	walk := make([]layerReader, len(layers))
-	for j := range layers {
-		v1l := v1Layers[indexes[j]]
-		walk[j] = layerReader{index: indexes[j], open: func() (io.ReadCloser, error) { return uncompressed(v1l) }}
+	for j, i := range layers {
+		walk[j] = layerReader{index: i, open: func() (io.ReadCloser, error) {
+			rc, err := uncompressed(v1Layers[i])
+			if err != nil {
+				return nil, err
+			}
+			return &countingReader{rc: rc, n: &read}, nil
+		}}
 	}
 
 	exs, err := newExtractors()
@@ -179,10 +170,6 @@ func takeImage(ctx context.Context, src Source, own digest.Digest, manifest []by
 		return nil, err
 	}
 	defer c.close()
-	var counted countingOpen
-	for j := range walk {
-		walk[j].open = counted.wrap(walk[j].open)
-	}
 	if err := flatten(ctx, walk, c.visit); err != nil {
 		var lf *layerFault
 		if errors.As(err, &lf) {
@@ -196,23 +183,31 @@ func takeImage(ctx context.Context, src Source, own digest.Digest, manifest []by
 	}
 	pkgs := c.packages()
 	log.Info("inventory taken", "layers", len(walk), "packages", len(pkgs), "filesExamined", c.filesExamined,
-		"bytesRead", counted.n, "bytesSpooled", c.bytesSpooled, "took", time.Since(start).Round(time.Millisecond))
+		"bytesRead", read, "bytesSpooled", c.bytesSpooled, "took", time.Since(start).Round(time.Millisecond))
 	return &Image{Digest: own, Platform: plat, OS: osInfo, Packages: pkgs, Layers: len(walk)}, nil
 }
 
-// countingOpen counts the uncompressed bytes the walk reads, for the log.
-type countingOpen struct{ n int64 }
-
-func (c *countingOpen) wrap(open func() (io.ReadCloser, error)) func() (io.ReadCloser, error) {
-	return func() (io.ReadCloser, error) {
-		rc, err := open()
-		if err != nil {
-			return nil, err
+// scannableLayers lists the positions of the layers that hold a
+// filesystem. Layers a registry does not hold (Windows base layers) cannot
+// be read; layers that are not filesystems (an attestation's in-toto
+// statement) have no packages.
+func scannableLayers(m *v1.Manifest, log *slog.Logger) []int {
+	var layers []int
+	for i, l := range m.Layers {
+		mt := string(l.MediaType)
+		switch {
+		case strings.Contains(mt, ".foreign.") || strings.Contains(mt, ".nondistributable."):
+			log.Debug("layer not scanned: not distributable", "layer", l.Digest)
+		case !strings.Contains(mt, "tar"):
+			log.Debug("layer not scanned: not a filesystem", "layer", l.Digest, "mediaType", mt)
+		default:
+			layers = append(layers, i)
 		}
-		return &countingReader{rc: rc, n: &c.n}, nil
 	}
+	return layers
 }
 
+// countingReader counts the bytes read through it.
 type countingReader struct {
 	rc io.ReadCloser
 	n  *int64

@@ -120,13 +120,32 @@ func goVersion(t testing.TB) string {
 	return v
 }
 
-// Layers come plain, gzip'd or zstd'd; each reads the same.
-func TestCompressions(t *testing.T) {
+// Layers come plain, gzip'd or zstd'd, in OCI or Docker manifests; each
+// reads the same.
+func TestFormats(t *testing.T) {
 	tarBytes := tarOf(t, debianRoot(t)...)
-	for _, how := range []string{"gzip", "zstd", "none"} {
-		t.Run(how, func(t *testing.T) {
+	docker := func(t *testing.T) v1.Image {
+		img, err := mutate.ConfigFile(empty.Image, &v1.ConfigFile{OS: "linux", Architecture: "amd64"})
+		must(t, err)
+		img, err = mutate.AppendLayers(img, static.NewLayer(compressedBytes(t, tarBytes), types.DockerLayer))
+		must(t, err)
+		if mt, _ := img.MediaType(); mt != types.DockerManifestSchema2 {
+			t.Fatalf("test image is %s, not a Docker manifest", mt)
+		}
+		return img
+	}
+	for _, tc := range []struct {
+		name string
+		img  func(t *testing.T) v1.Image
+	}{
+		{"OCI, gzip", func(t *testing.T) v1.Image { return imageOf(t, "linux/amd64", compressed(t, tarBytes, "gzip")) }},
+		{"OCI, zstd", func(t *testing.T) v1.Image { return imageOf(t, "linux/amd64", compressed(t, tarBytes, "zstd")) }},
+		{"OCI, uncompressed", func(t *testing.T) v1.Image { return imageOf(t, "linux/amd64", compressed(t, tarBytes, "none")) }},
+		{"Docker schema 2, gzip", docker},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			src := newMemSource()
-			manifest, mt := src.pushImage(t, imageOf(t, "linux/amd64", compressed(t, tarBytes, how)))
+			manifest, mt := src.pushImage(t, tc.img(t))
 			res, err := take(t, src.source(), manifest, mt)
 			if err != nil {
 				t.Fatal(err)
