@@ -11,21 +11,21 @@ import (
 )
 
 // The layers of an image are read from the top one down, each once, as a
-// stream. A path is decided by the highest layer that mentions it, so an
-// entry of a lower layer is in the image only if no layer above it has the
-// same path, deleted it (a whiteout ".wh.<name>"), hid the directory's
-// older contents (an opaque directory, ".wh..wh..opq"), or put something
-// other than a directory at one of its parents — including a layer below
-// one that made that parent a directory again, which then starts empty.
-// FuzzFlatten checks this against a model that applies layers the way a
-// container runtime does, base first. Reading top-down lets the
-// walk hand each file on as it meets it, final, with no second pass and no
-// copy of a layer anywhere.
+// stream, so that each file can be handed on as the walk meets it, final,
+// with no second pass and no copy of a layer anywhere. A path is decided by
+// the highest layer that mentions it: an entry of a lower layer is in the
+// image only if no layer above it has the same path, deleted it (a whiteout
+// ".wh.<name>"), hid its directory's older contents (an opaque directory,
+// ".wh..wh..opq"), or put something other than a directory at one of its
+// parents — which includes a layer that deleted or replaced a parent below
+// one that made it a directory again: that directory starts empty.
+// FuzzFlatten checks the walk against a model that applies layers base
+// first, as a container runtime does.
 //
-// What it remembers is the paths of the layers read so far (not their
-// contents): memory grows with the number of paths in the image's upper
-// layers, never with the size of a layer. The bottom layer's paths are not
-// remembered, since nothing below it asks.
+// What the walk remembers is the paths of the layers read so far, not their
+// contents: memory grows with the number of paths in the image, never with
+// the size of a layer. The bottom layer's paths are not remembered, since
+// no layer below it asks.
 
 const (
 	whiteoutPrefix = ".wh."
@@ -63,6 +63,9 @@ func flatten(ctx context.Context, layers []layerReader, visit visitFunc) error {
 	for i := len(layers) - 1; i >= 0; i-- {
 		if err := flattenLayer(ctx, layers[i], seen, i == 0, visit); err != nil {
 			return err
+		}
+		if seen[""]&stateOpaque != 0 {
+			return nil // an opaque root: nothing below is in the image
 		}
 	}
 	return nil
@@ -158,9 +161,6 @@ func flattenLayer(ctx context.Context, l layerReader, seen map[string]pathState,
 		}
 	}
 	for _, o := range opaques {
-		if o == "" {
-			continue // an opaque root hides nothing a layer could add back
-		}
 		if st, ok := seen[o]; !ok || st&stateDir != 0 {
 			seen[o] = st | stateDir | stateOpaque
 		}

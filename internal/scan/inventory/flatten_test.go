@@ -88,6 +88,10 @@ func TestFlatten(t *testing.T) {
 		layers: [][]entry{{file("a/x", "1")}, {file("a", "2")}, {file("a/y", "3")}},
 		want:   map[string]string{"a/y": "3"},
 	}, {
+		name:   "an opaque root hides every layer below",
+		layers: [][]entry{{file("a/x", "1")}, {file("b", "2")}, {file(opaqueMarker, ""), file("c", "3")}, {file("d", "4")}},
+		want:   map[string]string{"c": "3", "d": "4"},
+	}, {
 		name:   "names are cleaned",
 		layers: [][]entry{{file("./a/x", "1"), file("/b", "1")}, {file("a/../a/x", "2")}},
 		want:   map[string]string{"a/x": "2", "b": "1"},
@@ -125,7 +129,7 @@ func applyLayers(layers [][]entry) map[string]string {
 	fsys := map[string]node{}
 	removeUnder := func(p string, self bool) {
 		for k := range fsys {
-			if (self && k == p) || strings.HasPrefix(k, p+"/") {
+			if (self && k == p) || p == "" || strings.HasPrefix(k, p+"/") {
 				delete(fsys, k)
 			}
 		}
@@ -210,7 +214,7 @@ func FuzzFlatten(f *testing.F) {
 }
 
 // layersFromProgram reads pairs of bytes (operation, name) into layers;
-// operation 9 starts a new layer. A name that would clash with another of
+// operation 9 starts a new layer, 8 is an opaque marker at the root. A name that would clash with another of
 // the same layer (two entries at one path, a file above a file) is
 // skipped: a layer holds one entry per path.
 func layersFromProgram(program []byte) [][]entry {
@@ -225,17 +229,19 @@ func layersFromProgram(program []byte) [][]entry {
 			continue
 		}
 		var e entry
-		switch op % 5 {
-		case 0:
+		switch {
+		case op == 8:
+			e = file(opaqueMarker, "") // an opaque root
+		case op%4 == 0:
 			e = file(name, fmt.Sprintf("%d:%d", len(layers), i))
-		case 1:
+		case op%4 == 1:
 			e = dir(name)
-		case 2:
+		case op%4 == 2:
 			e = symlink(name, "/x")
-		case 3:
+		case op == 3:
 			d, b := splitName(name)
 			e = file(joinName(d, whiteoutPrefix+b), "")
-		case 4:
+		default: // 7
 			e = file(name+"/"+opaqueMarker, "")
 		}
 		path := cleanName(e.name)
