@@ -139,8 +139,8 @@ func (e *LayerError) Unwrap() error { return e.Err }
 type Options struct {
 	// ScratchDir is where a temporary directory is made for the files the
 	// extractors read from disk (package databases, large binaries and
-	// archives); it is removed before Take returns. Empty means the
-	// system's temporary directory.
+	// archives); it is removed before Take returns. It must exist; empty
+	// means the system's temporary directory.
 	ScratchDir string
 	// MaxFileBytes skips files larger than this (they are logged); 0 means
 	// DefaultMaxFileBytes.
@@ -154,9 +154,14 @@ type Options struct {
 const DefaultMaxFileBytes = 1 << 30
 
 // Take lists the packages of the image manifest (or of each image of the
-// index) manifest, whose media type is mediaType, reading configs and
-// layers from src.Blobs and, for an index, its image manifests from
-// src.Manifests.
+// index) manifest, whose media type is mediaType (empty: the one it
+// declares), reading configs and layers from src.Blobs and, for an index,
+// its image manifests from src.Manifests. It is safe for concurrent use.
+//
+// Errors: ErrUnsupportedImage when there is nothing to inventory; a
+// *LayerError when a layer cannot be read (wrapping ErrUnreadableLayer when
+// it is no tar archive, the store's error otherwise); the context's error
+// when ctx ends.
 func Take(ctx context.Context, src Source, manifest []byte, mediaType string, opts Options) (*Result, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
