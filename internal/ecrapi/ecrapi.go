@@ -16,11 +16,15 @@ import (
 	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/awsapi"
 	"github.com/berth-registry/berth/internal/registry"
+	"github.com/berth-registry/berth/internal/scan"
 )
 
 // Options configure the ECR API.
 type Options struct {
 	Registry *registry.Service
+	// Scans is image scanning; nil answers DescribeImages without scan
+	// statuses (tests that need no scanning).
+	Scans *scan.Service
 	// Tokens issues the logins and seals nextTokens and download links.
 	Tokens *authn.Tokens
 	// Endpoint returns the base URL ("http://host:port") at which clients
@@ -33,6 +37,7 @@ type Options struct {
 // API is ECR's operations over the registry domain.
 type API struct {
 	reg      *registry.Service
+	scans    *scan.Service
 	tokens   *authn.Tokens
 	endpoint func(account, region string) string
 	log      *slog.Logger
@@ -47,7 +52,7 @@ func New(opts Options) *API {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &API{reg: opts.Registry, tokens: opts.Tokens, endpoint: opts.Endpoint, log: opts.Logger, now: opts.Now}
+	return &API{reg: opts.Registry, scans: opts.Scans, tokens: opts.Tokens, endpoint: opts.Endpoint, log: opts.Logger, now: opts.Now}
 }
 
 // Service is ECR's description for the front door.
@@ -97,6 +102,12 @@ func (a *API) Service() *awsapi.Service {
 			awsapi.Op("GetAccountSetting", onRegistry, a.getAccountSetting),
 			awsapi.Op("PutAccountSetting", onRegistry, a.putAccountSetting),
 
+			awsapi.Op("PutRegistryScanningConfiguration", onRegistry, a.putRegistryScanningConfiguration),
+			awsapi.Op("GetRegistryScanningConfiguration", onRegistry, a.getRegistryScanningConfiguration),
+			awsapi.Op("BatchGetRepositoryScanningConfiguration", onRepositories, a.batchGetRepositoryScanningConfiguration),
+			awsapi.Op("StartImageScan", onRepository, a.startImageScan),
+			awsapi.Op("DescribeImageScanFindings", onRepository, a.describeImageScanFindings),
+
 			awsapi.Op("PutLifecyclePolicy", onRepository, a.putLifecyclePolicy),
 			awsapi.Op("GetLifecyclePolicy", onRepository, a.getLifecyclePolicy),
 			awsapi.Op("DeleteLifecyclePolicy", onRepository, a.deleteLifecyclePolicy),
@@ -108,7 +119,6 @@ func (a *API) Service() *awsapi.Service {
 
 // notServed are ECR's operations Berth does not serve yet.
 var notServed = []string{
-	"BatchGetRepositoryScanningConfiguration",
 	"CreatePullThroughCacheRule",
 	"CreateRepositoryCreationTemplate",
 	"DeletePullThroughCacheRule",
@@ -116,18 +126,14 @@ var notServed = []string{
 	"DeleteSigningConfiguration",
 	"DeregisterPullTimeUpdateExclusion",
 	"DescribeImageReplicationStatus",
-	"DescribeImageScanFindings",
 	"DescribeImageSigningStatus",
 	"DescribePullThroughCacheRules",
 	"DescribeRepositoryCreationTemplates",
-	"GetRegistryScanningConfiguration",
 	"GetSigningConfiguration",
 	"ListPullTimeUpdateExclusions",
-	"PutRegistryScanningConfiguration",
 	"PutReplicationConfiguration",
 	"PutSigningConfiguration",
 	"RegisterPullTimeUpdateExclusion",
-	"StartImageScan",
 	"UpdateImageStorageClass",
 	"UpdatePullThroughCacheRule",
 	"UpdateRepositoryCreationTemplate",

@@ -5,6 +5,7 @@ import (
 
 	"github.com/berth-registry/berth/internal/awsapi"
 	"github.com/berth-registry/berth/internal/registry"
+	"github.com/berth-registry/berth/internal/scan"
 )
 
 // errorTable words each of the registry domain's error kinds as the ECR
@@ -46,12 +47,27 @@ var errorTable = map[error]string{
 	registry.ErrLifecyclePreviewInProgress: "LifecyclePolicyPreviewInProgressException",
 }
 
+// scanErrorTable words the scanning domain's error kinds (every one:
+// TestErrorTableCoversKinds).
+var scanErrorTable = map[error]string{
+	scan.ErrConfigInvalid:    "InvalidParameterException",
+	scan.ErrScanLimit:        "LimitExceededException",
+	scan.ErrUnsupportedImage: "UnsupportedImageTypeException",
+	scan.ErrScanNotFound:     "ScanNotFoundException",
+	scan.ErrTokenInvalid:     "InvalidParameterException",
+}
+
 // domainError words a registry domain error as ECR does, with the
 // domain's message; anything else (or a kind with no row) is a server
 // fault, for the front door to log and answer.
 func domainError(err error) *awsapi.Error {
 	if kind, msg, _, ok := registry.KindOf(err); ok {
 		if code, ok := errorTable[kind]; ok {
+			return awsapi.Errorf(code, msg)
+		}
+	}
+	if kind, msg, ok := scan.KindOf(err); ok {
+		if code, ok := scanErrorTable[kind]; ok {
 			return awsapi.Errorf(code, msg)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/berth-registry/berth/internal/registry"
+	"github.com/berth-registry/berth/internal/scan"
 )
 
 // TestErrorTableCoversKinds: every kind the registry domain declares is
@@ -22,6 +23,20 @@ func TestErrorTableCoversKinds(t *testing.T) {
 		if e == nil || e.Code != code || e.Message != "what to fix" || e.Status != 400 {
 			t.Errorf("%q: %+v, want %s with the domain's message", kind, e, code)
 		}
+	}
+	for _, kind := range scan.Kinds() {
+		code, ok := scanErrorTable[kind]
+		if !ok {
+			t.Errorf("no ECR exception for the scanning domain's kind %q", kind)
+			continue
+		}
+		e := domainError(fmt.Errorf("wrapped: %w", &scan.Error{Kind: kind, Message: "what to fix"}))
+		if e == nil || e.Code != code || e.Message != "what to fix" || e.Status != 400 {
+			t.Errorf("%q: %+v, want %s with the domain's message", kind, e, code)
+		}
+	}
+	if len(scanErrorTable) != len(scan.Kinds()) {
+		t.Errorf("the scanning table has %d rows for %d kinds", len(scanErrorTable), len(scan.Kinds()))
 	}
 	if len(errorTable) != len(registry.Kinds()) {
 		t.Errorf("the table has %d rows for %d kinds: a row for a kind the domain no longer declares", len(errorTable), len(registry.Kinds()))

@@ -242,6 +242,9 @@ type imageDetail struct {
 	LastRecordedPullTime   *awsapi.EpochTime `json:"lastRecordedPullTime,omitempty"`
 	SubjectManifestDigest  string            `json:"subjectManifestDigest,omitempty"`
 	ImageStatus            string            `json:"imageStatus"`
+	// The scan of an image that had one requested (scanning.go).
+	ImageScanStatus          *imageScanStatus          `json:"imageScanStatus,omitempty"`
+	ImageScanFindingsSummary *imageScanFindingsSummary `json:"imageScanFindingsSummary,omitempty"`
 }
 
 func imageDetailOut(reg registry.Key, repo string, m *registry.Manifest) imageDetail {
@@ -287,7 +290,7 @@ func (a *API) describeImages(ctx context.Context, c *awsapi.Call, in *describeIm
 		for _, m := range ms {
 			out.ImageDetails = append(out.ImageDetails, imageDetailOut(reg, in.RepositoryName, m))
 		}
-		return out, nil
+		return out, a.addScanStatus(ctx, reg, in.RepositoryName, out.ImageDetails)
 	}
 	l, err := a.startImageListing(ctx, c, in.repoRef, in.MaxResults, in.Filter, in.NextToken)
 	if err != nil {
@@ -302,6 +305,9 @@ func (a *API) describeImages(ctx context.Context, c *awsapi.Call, in *describeIm
 	}
 	for _, m := range ms {
 		out.ImageDetails = append(out.ImageDetails, imageDetailOut(reg, in.RepositoryName, m))
+	}
+	if err := a.addScanStatus(ctx, reg, in.RepositoryName, out.ImageDetails); err != nil {
+		return nil, err
 	}
 	if more {
 		p := l.scope

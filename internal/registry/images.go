@@ -778,3 +778,25 @@ func (s *Service) ImageReferrers(ctx context.Context, reg meta.RegistryKey, name
 	}
 	return out, false, nil
 }
+
+// Image resolves one image id of a repository (by tag, digest or both) to
+// its manifest, with ECR's errors: ErrImageIDInvalid for an id that names
+// nothing or is malformed, ErrManifestUnknown for an image that is not
+// there.
+func (s *Service) Image(ctx context.Context, reg meta.RegistryKey, name string, id ImageID) (*meta.Repository, *meta.Manifest, error) {
+	r, err := s.Repository(ctx, reg, name, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, fail, err := s.findImage(ctx, r, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if fail != nil {
+		if fail.Code == FailureImageNotFound || fail.Code == FailureImageTagDoesNotMatchDigest {
+			return nil, nil, imageNotFound(id, r)
+		}
+		return nil, nil, errorf(ErrImageIDInvalid, "Invalid parameter at 'imageId': %s", fail.Reason)
+	}
+	return r, m, nil
+}

@@ -126,6 +126,7 @@ func (s *Service) PutManifest(ctx context.Context, reg meta.RegistryKey, name, r
 	m.Digest = got.String()
 	m.PushedAt = s.now().UTC()
 	var jobs []meta.NewJob
+	var ev ImageEvent
 	// Which tags are immutable is decided on the repository as read, maybe
 	// from a cache; the store refuses the push if the repository changed
 	// since (another request, another node), and it is decided again.
@@ -134,7 +135,9 @@ func (s *Service) PutManifest(ctx context.Context, reg meta.RegistryKey, name, r
 		for i, t := range tags {
 			writes[i] = meta.TagWrite{Name: t, Immutable: tagImmutable(r, t)}
 		}
-		jobs = s.imageJobs(r, ImageEvent{Action: ImagePushed, Digest: m.Digest, Tags: tags, MediaType: m.MediaType, ArtifactType: m.ArtifactType, At: m.PushedAt})
+		ev = ImageEvent{Action: ImagePushed, Account: r.Registry.Account, Region: r.Registry.Region, Repository: r.Name,
+			Digest: m.Digest, Tags: tags, MediaType: m.MediaType, ArtifactType: m.ArtifactType, At: m.PushedAt}
+		jobs = s.imageJobs(r, ev)
 		err = s.meta.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Repository: r, Manifest: *m, Refs: refs, Tags: writes, Jobs: jobs})
 		if !errors.Is(err, meta.ErrRepositoryChanged) || attempt == maxRepositoryRereads {
 			break
@@ -164,6 +167,9 @@ func (s *Service) PutManifest(ctx context.Context, reg meta.RegistryKey, name, r
 		return nil, fmt.Errorf("put manifest: %w", err)
 	}
 	s.jobsWritten(len(jobs))
+	if s.opts.AfterPush != nil {
+		s.opts.AfterPush(context.WithoutCancel(ctx), ev)
+	}
 	out := &PushedManifest{Digest: got, Tags: tags}
 	if m.Subject != "" {
 		out.Subject = digest.Digest(m.Subject)

@@ -36,6 +36,12 @@ type Options struct {
 	// ImageEventQueues are the job queues that receive every ImageEvent,
 	// each as a job written in the transaction of the change.
 	ImageEventQueues []string
+	// AfterPush, when set, is called with the event of every push once it
+	// has committed, before the push is answered: what must be visible to
+	// the pusher at once (a scan on push's status) is done there, and the
+	// event's job, written in the push's own transaction, makes sure it
+	// is done even if this node dies first.
+	AfterPush func(ctx context.Context, ev ImageEvent)
 	// RedirectBlobs answers blob downloads with a URL of the blob store
 	// itself when the store can make one (blob.Redirector).
 	RedirectBlobs bool

@@ -35,7 +35,9 @@ import (
 	"github.com/berth-registry/berth/internal/metrics"
 	"github.com/berth-registry/berth/internal/ocidist"
 	"github.com/berth-registry/berth/internal/registry"
+	"github.com/berth-registry/berth/internal/scan"
 	"github.com/berth-registry/berth/internal/stsapi"
+	"github.com/berth-registry/berth/internal/vulndb"
 )
 
 // Server is a running Berth.
@@ -55,8 +57,10 @@ type Server struct {
 	metrics  *metrics.Registry
 	changes  *changes.Bus
 	// jobs runs the outbox's jobs of this node (lifecycle previews, image
-	// events).
+	// events, image scans).
 	jobs *jobs.Runner
+	// scans is image scanning.
+	scans *scan.Service
 	// clock is this node's reading of the database's clock.
 	clock *dbclock.Clock
 }
@@ -88,16 +92,21 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	// Leases (GC, lifecycle, jobs, upload locks) are measured by the
 	// database's clock, as this node reads it.
 	clock := dbclock.New(ctx, m, log)
-	var eventQueues []string
+	// Every push is looked at by scanning, which asks for a scan where the
+	// repository's configuration says so.
+	eventQueues := []string{scan.QueuePushes}
 	if cfg.ImageEvents != "off" {
-		eventQueues = []string{events.Queue}
+		eventQueues = append(eventQueues, events.Queue)
 	}
+	// Scanning reads the registry domain, which tells it of pushes.
+	var scans *scan.Service
 	svc := registry.New(m, blobs, registry.Options{
 		AutoCreateRepositories: cfg.AutoCreateRepositories,
 		Logger:                 log,
 		Metrics:                mreg,
 		Changes:                bus,
 		ImageEventQueues:       eventQueues,
+		AfterPush:              func(ctx context.Context, ev registry.ImageEvent) { scans.AfterPush(ctx, ev) },
 		RedirectBlobs:          cfg.BlobsRedirect,
 		SharedStores:           sharedStores(cfg),
 		LeaseClock:             clock.Now,
@@ -106,6 +115,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	// one node at a time, and taken over when its node dies.
 	runner := jobs.New(m, jobs.Options{Logger: log, Now: clock.Now})
 	svc.RegisterJobs(runner)
+	scans = scan.New(m, svc, blobs, vulndb.New(m, vulndb.Options{Logger: log, Now: clock.Now}), scan.Options{
+		Logger: log, Now: clock.Now, ScratchDir: filepath.Join(cfg.DataDir, "scratch"),
+	})
+	scans.RegisterJobs(runner)
 	if cfg.ImageEvents == "log" {
 		runner.Handle(events.Queue, events.Handler(events.LogSink{Log: log}), jobs.QueueOptions{})
 	}
@@ -117,7 +130,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	if removed > 0 {
 		log.Info("removed staging files of uploads that no session owns", "count", removed)
 	}
-	s := &Server{cfg: cfg, log: log, meta: m, blobs: blobs, svc: svc, metrics: mreg, changes: bus, jobs: runner, clock: clock}
+	s := &Server{cfg: cfg, log: log, meta: m, blobs: blobs, svc: svc, metrics: mreg, changes: bus, jobs: runner, clock: clock, scans: scans}
 	if err := s.openIdentities(); err != nil {
 		m.Close()
 		return nil, err
@@ -186,6 +199,7 @@ func (s *Server) routes() (http.Handler, error) {
 	s.changes.Subscribe(changes.Policies, authorizer.Invalidate)
 	ecr := ecrapi.New(ecrapi.Options{
 		Registry: s.svc,
+		Scans:    s.scans,
 		Tokens:   s.tokens,
 		Endpoint: s.endpoint,
 		Logger:   s.log,
