@@ -492,6 +492,69 @@ t_image_event() {
 }
 check "berth's log: an \"ECR Image Action\" PUSH event for $REG/my-repo:latest" t_image_event
 
+# Image scanning as ECR's users script it: a registry rule that scans some
+# repositories on push, docker push, `aws ecr wait image-scan-complete`,
+# the findings, the summary in describe-images, boto3's waiter and
+# paginator, and StartImageScan's once-a-day limit. The vulnerability data
+# is the hand-written OSV records of package vulndb's tests, loaded with
+# berth vulndb import into the running deployment's store.
+t_vulndb_import() {
+  show "$TMP/bin/berth" vulndb import --data "$TMP/berth-data" ${E2E_META:+--meta "$E2E_META"} \
+    "$REPO_ROOT/internal/vulndb/testdata/osv/handwritten"
+  out=$(show "$TMP/bin/berth" vulndb status --data "$TMP/berth-data" ${E2E_META:+--meta "$E2E_META"})
+  expect_contains "berth vulndb status" "$out" PyPI
+}
+check "berth vulndb import (OSV records) beside the running server" t_vulndb_import
+
+t_scan_config() {
+  show aws ecr put-registry-scanning-configuration --scan-type BASIC \
+    --rules '[{"scanFrequency":"SCAN_ON_PUSH","repositoryFilters":[{"filter":"scan-*","filterType":"WILDCARD"}]}]' >/dev/null
+  out=$(show aws ecr get-registry-scanning-configuration --output json)
+  expect_eq "rules[0].scanFrequency" "$(json 'd["scanningConfiguration"]["rules"][0]["scanFrequency"]' <<<"$out")" SCAN_ON_PUSH
+  show aws ecr create-repository --repository-name scan-app >/dev/null
+  out=$(show aws ecr batch-get-repository-scanning-configuration --repository-names scan-app --output json)
+  expect_eq "scan-app's scanFrequency" "$(json 'd["scanningConfigurations"][0]["scanFrequency"]' <<<"$out")" SCAN_ON_PUSH
+  expect_eq "scan-app's appliedScanFilters" "$(json 'd["scanningConfigurations"][0]["appliedScanFilters"][0]["filter"]' <<<"$out")" 'scan-*'
+}
+check "aws ecr put-registry-scanning-configuration (SCAN_ON_PUSH for scan-*), batch-get-repository-scanning-configuration" t_scan_config
+
+t_scan_push() {
+  local ctx
+  ctx=$(mktemp -d "$TMP/ctx.XXXXXX")
+  mkdir -p "$ctx/site/requests-2.19.0.dist-info"
+  printf 'Metadata-Version: 2.1\nName: requests\nVersion: 2.19.0\n' >"$ctx/site/requests-2.19.0.dist-info/METADATA"
+  printf 'FROM scratch\nCOPY site /usr/lib/python3/dist-packages\n' >"$ctx/Dockerfile"
+  docker build -t "$REG/scan-app:v1" "$ctx"
+  show_all docker push "$REG/scan-app:v1" >/dev/null
+  show aws ecr wait image-scan-complete --repository-name scan-app --image-id imageTag=v1
+  out=$(show aws ecr describe-image-scan-findings --repository-name scan-app --image-id imageTag=v1 --output json)
+  expect_eq status "$(json 'd["imageScanStatus"]["status"]' <<<"$out")" COMPLETE
+  expect_eq "finding names" "$(json 'sorted(f["name"] for f in d["imageScanFindings"]["findings"])' <<<"$out")" '["CVE-2023-32681"]'
+  expect_eq "package attributes" "$(json 'sorted((a["key"], a.get("value")) for a in d["imageScanFindings"]["findings"][0]["attributes"] if a["key"].startswith("package_"))' <<<"$out")" \
+    '[["package_name", "requests"], ["package_version", "2.19.0"]]'
+  out=$(show aws ecr describe-images --repository-name scan-app --output json)
+  expect_eq "describe-images findingSeverityCounts" "$(json 'd["imageDetails"][0]["imageScanFindingsSummary"]["findingSeverityCounts"]' <<<"$out")" '{"MEDIUM": 1}'
+  out=$(show_all aws ecr start-image-scan --repository-name scan-app --image-id imageTag=v1 || true)
+  expect_contains "start-image-scan within a day of the scan on push" "$out" LimitExceededException
+}
+check "docker push to scan-app, aws ecr wait image-scan-complete, describe-image-scan-findings, the daily limit" t_scan_push
+
+t_scan_boto3() {
+  show python3 - "$ENDPOINT" <<'PY'
+import sys, boto3
+ecr = boto3.client("ecr", endpoint_url=sys.argv[1], region_name="us-east-1")
+ecr.get_waiter("image_scan_complete").wait(repositoryName="scan-app", imageId={"imageTag": "v1"},
+                                            WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+names = []
+for page in ecr.get_paginator("describe_image_scan_findings").paginate(
+        repositoryName="scan-app", imageId={"imageTag": "v1"}, PaginationConfig={"PageSize": 1}):
+    names += [f["name"] for f in page["imageScanFindings"]["findings"]]
+assert names == ["CVE-2023-32681"], names
+print("boto3 waiter and paginator:", names)
+PY
+}
+check "boto3: image_scan_complete waiter, describe_image_scan_findings paginator" t_scan_boto3
+
 t_batch_get() {
   local out digest
   digest=$(get pushed_digest)
