@@ -21,6 +21,7 @@ func TestLayers(t *testing.T) {
 		{"registry", domain},
 		{"iam", domain},
 		{"vulndb", domain},
+		{"scan", domain},
 		// A migration copies through the stores' interfaces, never their SQL.
 		{"migrate", domain},
 		{"awsapi", frontDoor},
