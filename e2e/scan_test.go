@@ -54,9 +54,9 @@ func appImage(t *testing.T, upper ...map[string]string) v1.Image {
 	t.Helper()
 	layers := []v1.Layer{tarLayer(t, map[string]string{
 		"usr/lib/python3/dist-packages/requests-2.19.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: requests\nVersion: 2.19.0\n",
-		"app/node_modules/lodash/package.json":                            `{"name": "lodash", "version": "4.17.15"}`,
-		"app/node_modules/minimist/package.json":                          `{"name": "minimist", "version": "1.2.0"}`,
-		"app/package.json":                                                `{"name": "app", "version": "1.0.0", "dependencies": {"lodash": "4.17.15"}}`,
+		"app/node_modules/lodash/package.json":                             `{"name": "lodash", "version": "4.17.15"}`,
+		"app/node_modules/minimist/package.json":                           `{"name": "minimist", "version": "1.2.0"}`,
+		"app/package.json":                                                 `{"name": "app", "version": "1.0.0", "dependencies": {"lodash": "4.17.15"}}`,
 	})}
 	for _, files := range upper {
 		layers = append(layers, tarLayer(t, files))
