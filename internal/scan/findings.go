@@ -88,11 +88,19 @@ func (s *Service) ImageStatuses(ctx context.Context, repoID int64, digests []str
 		return nil, err
 	}
 	out := make(map[string]Status, len(reqs))
-	for d := range reqs {
-		if sc, ok := scans[d]; ok {
-			out[d] = statusOf(sc)
-		} else {
+	for d, req := range reqs {
+		sc, ok := scans[d]
+		switch {
+		case !ok:
 			out[d] = pendingStatus
+		case req.Trigger == "manual" && sc.Status != meta.ScanInProgress && req.At.After(sc.CompletedAt):
+			// Asked for again after the last scan ended: the new scan is
+			// in progress as far as the asker is concerned, from the
+			// request on (both times are the same clock's). A scan on
+			// push of a digest already scanned shows that scan.
+			out[d] = pendingStatus
+		default:
+			out[d] = statusOf(sc)
 		}
 	}
 	return out, nil

@@ -198,11 +198,6 @@ func (s *Service) StartScan(ctx context.Context, reg meta.RegistryKey, name stri
 	if err := s.request(ctx, r, m.Digest, "manual", manualLimit); err != nil {
 		return nil, err
 	}
-	// A scan asked for again shows as in progress from now on, as ECR's
-	// does, even while its job waits behind one already running.
-	if err := s.store.PutImageScan(ctx, &meta.ImageScan{Digest: m.Digest, Status: meta.ScanInProgress, StartedAt: s.now().UTC()}); err != nil {
-		return nil, fmt.Errorf("record the scan of %s: %w", m.Digest, err)
-	}
 	return m, nil
 }
 
