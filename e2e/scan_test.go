@@ -3,10 +3,12 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +20,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // tarLayer is a layer of the given files (path → content).
@@ -269,5 +273,86 @@ func TestImageScanning(t *testing.T) {
 	_, err = api.PutRegistryScanningConfiguration(ctx, &ecr.PutRegistryScanningConfigurationInput{ScanType: ecrtypes.ScanTypeEnhanced})
 	if apiCode(err) != "InvalidParameterException" {
 		t.Errorf("ENHANCED scanning: %v, want InvalidParameterException", err)
+	}
+
+	// A layer that is not a tar archive: FAILED, and the reason names it.
+	junk := static.NewLayer([]byte("this is not a tar archive, nor gzip, nor zstd"), types.DockerLayer)
+	broken, err := mutate.AppendLayers(empty.Image, junk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(manual.Tag("broken"), broken, opts...); err != nil {
+		t.Fatal(err)
+	}
+	brokenID := &ecrtypes.ImageIdentifier{ImageTag: aws.String("broken")}
+	if _, err := api.StartImageScan(ctx, &ecr.StartImageScanInput{RepositoryName: aws.String("manual/app"), ImageId: brokenID}); err != nil {
+		t.Fatal(err)
+	}
+	junkDigest, _ := junk.Digest()
+	st := waitScan(t, ctx, api, "manual/app", brokenID)
+	if st.Status != ecrtypes.ScanStatusFailed || !strings.Contains(aws.ToString(st.Description), junkDigest.String()) {
+		t.Errorf("scan of an image whose layer is not a tar: %s %q, want FAILED naming %s", st.Status, aws.ToString(st.Description), junkDigest)
+	}
+
+	// An index is scanned per platform; a finding on both names both.
+	arm, err := mutate.ConfigFile(appImage(t), &v1.ConfigFile{OS: "linux", Architecture: "arm64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	amd, err := mutate.ConfigFile(appImage(t, map[string]string{"app/node_modules/minimist/.wh.package.json": ""}), &v1.ConfigFile{OS: "linux", Architecture: "amd64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
+	if err := remote.WriteIndex(manual.Tag("multi"), idx, opts...); err != nil {
+		t.Fatal(err)
+	}
+	multiID := &ecrtypes.ImageIdentifier{ImageTag: aws.String("multi")}
+	if _, err := api.StartImageScan(ctx, &ecr.StartImageScanInput{RepositoryName: aws.String("manual/app"), ImageId: multiID}); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitScan(t, ctx, api, "manual/app", multiID); st.Status != ecrtypes.ScanStatusComplete {
+		t.Fatalf("scan of an index: %s %q", st.Status, aws.ToString(st.Description))
+	}
+	mf, err := api.DescribeImageScanFindings(ctx, &ecr.DescribeImageScanFindingsInput{RepositoryName: aws.String("manual/app"), ImageId: multiID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	platforms := map[string]string{}
+	for _, f := range mf.ImageScanFindings.Findings {
+		var pkg string
+		for _, a := range f.Attributes {
+			switch aws.ToString(a.Key) {
+			case "package_name":
+				pkg = aws.ToString(a.Value)
+			case "platforms":
+				platforms[pkg] = aws.ToString(a.Value)
+			}
+		}
+	}
+	if platforms["requests"] != "linux/amd64,linux/arm64" || platforms["minimist"] != "linux/arm64" {
+		t.Errorf("platforms of the index's findings: %v, want requests on both and minimist on arm64 only", platforms)
+	}
+}
+
+// waitScan polls an image's scan until it is no longer in progress (the
+// SDK's waiter stops with an error on FAILED).
+func waitScan(t *testing.T, ctx context.Context, api *ecr.Client, repo string, id *ecrtypes.ImageIdentifier) *ecrtypes.ImageScanStatus {
+	t.Helper()
+	for {
+		out, err := api.DescribeImageScanFindings(ctx, &ecr.DescribeImageScanFindingsInput{RepositoryName: aws.String(repo), ImageId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.ImageScanStatus.Status != ecrtypes.ScanStatusInProgress {
+			return out.ImageScanStatus
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("scan of %s still in progress: %v", repo, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
