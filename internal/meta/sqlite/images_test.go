@@ -18,20 +18,7 @@ func TestImageQueryPlans(t *testing.T) {
 		{"ListImages/UNTAGGED", listImagesQuery, "sqlite_autoindex_manifests_1", []any{1, "", "UNTAGGED", -1}},
 		{"ManifestsReferencing", manifestsReferencingQuery, "manifest_refs_ref", []any{1, "sha256:x", "blob", 1}},
 	} {
-		rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := queryPlan(t, s, tc.name, tc.query, tc.args...)
 		joined := strings.Join(plan, "; ")
 		if strings.Contains(joined, "SCAN") || strings.Contains(joined, "AUTOMATIC") || !strings.Contains(joined, tc.index) {
 			t.Errorf("%s: plan %q", tc.name, plan)

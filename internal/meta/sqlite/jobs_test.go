@@ -81,20 +81,7 @@ func TestJobQueryPlans(t *testing.T) {
 			"SEARCH jobs USING INDEX jobs_ready (queue=? AND state=?)"}, []any{"q", 1}},
 		{"PruneJobs", pruneJobsQuery, []string{"SEARCH jobs USING INDEX jobs_finished (finished_at<?)"}, []any{1}},
 	} {
-		rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := queryPlan(t, s, tc.name, tc.query, tc.args...)
 		joined := strings.Join(plan, "; ")
 		for _, want := range tc.want {
 			if !strings.Contains(joined, want) {

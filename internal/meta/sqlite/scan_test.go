@@ -20,20 +20,7 @@ func TestScanQueryPlans(t *testing.T) {
 		{"RequestsForDigest", requestsForDigestQuery, "USING INDEX scan_requests_digest (digest=?)", []any{"sha256:x"}},
 		{"StaleImageScans", staleImageScansQuery, "USING COVERING INDEX image_scans_stale (vuln_version<?)", []any{3, 10}},
 	} {
-		rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := queryPlan(t, s, tc.name, tc.query, tc.args...)
 		joined := strings.Join(plan, "; ")
 		for _, step := range plan {
 			// The JSON array of digests is walked; the tables are not.

@@ -87,20 +87,7 @@ func TestVulnPrune(t *testing.T) {
 // package and one in vuln_records per record.
 func TestVulnQueryPlan(t *testing.T) {
 	s, _ := openTemp(t)
-	rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+findVulnsQuery, `[["Go","pkg"]]`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
+	plan := queryPlan(t, s, "FindVulns", findVulnsQuery, `[["Go","pkg"]]`)
 	joined := strings.Join(plan, "; ")
 	for _, bad := range []string{"SCAN p", "SCAN r", "SCAN vuln_packages", "SCAN vuln_records", "AUTOMATIC"} {
 		if strings.Contains(joined, bad) {
