@@ -85,10 +85,9 @@ func (s *Store) putWhole(ctx context.Context, key string, data []byte, verify fu
 // first buffer already full, and completes it once verify accepts what was
 // read.
 func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, bufs [2]*[]byte, verify func() error) (read int64, err error) {
-	n := len(*bufs[0])
 	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &key})
 	if err != nil {
-		return int64(n), fmt.Errorf("create multipart upload: %w", err)
+		return 0, fmt.Errorf("create multipart upload: %w", err)
 	}
 	uploadID := created.UploadId
 	completed := false
@@ -100,64 +99,27 @@ func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, bufs 
 		}
 	}()
 
-	type sent struct {
-		etag *string
-		err  error
-	}
+	// Every buffer but the last is sent full, so a chunk's offset names
+	// its part; sendInTurn starts a send only after the one before it
+	// returned, so the sends append to parts one after the other.
 	var parts []types.CompletedPart
-	var inflight chan sent // the last part's UploadPart, if any
-	wait := func() error {
-		if inflight == nil {
-			return nil
+	read, err = sendInTurn(r, bufs, len(*bufs[0]), func(off int64, data []byte) error {
+		num := int32(off/segmentSize) + 1
+		if num > maxParts {
+			return fmt.Errorf("more than %d parts of %d bytes", maxParts, segmentSize)
 		}
-		res := <-inflight
-		inflight = nil
-		parts[len(parts)-1].ETag = res.etag
-		return res.err
-	}
-	read = int64(n)
-	for i := 0; ; i++ {
-		buf := *bufs[i%2]
-		if i > 0 {
-			n = 0 // the first buffer came full
+		out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
+			Bucket: &s.bucket, Key: &key, UploadId: uploadID, PartNumber: aws.Int32(num),
+			Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
+		})
+		if err != nil {
+			return fmt.Errorf("upload part %d: %w", num, err)
 		}
-		m, readErr := fill(r, buf[n:])
-		n += m
-		read += int64(m)
-		// The other buffer's part must be sent before this buffer is
-		// sent and the other refilled.
-		if err := wait(); err != nil {
-			return read, err
-		}
-		if n > 0 {
-			if len(parts) == maxParts {
-				return read, fmt.Errorf("more than %d parts of %d bytes", maxParts, segmentSize)
-			}
-			num := int32(len(parts) + 1)
-			parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(num)})
-			done := make(chan sent, 1)
-			go func(data []byte) {
-				out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
-					Bucket: &s.bucket, Key: &key, UploadId: uploadID, PartNumber: aws.Int32(num),
-					Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
-				})
-				if err != nil {
-					done <- sent{err: fmt.Errorf("upload part %d: %w", num, err)}
-					return
-				}
-				done <- sent{etag: out.ETag}
-			}(buf[:n])
-			inflight = done
-		}
-		if readErr != nil {
-			if err := wait(); err != nil {
-				return read, err
-			}
-			if err := readEOF(readErr); err != nil {
-				return read, err
-			}
-			break
-		}
+		parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(num), ETag: out.ETag})
+		return nil
+	})
+	if err := readEOF(err); err != nil {
+		return read, err
 	}
 	if err := verify(); err != nil {
 		return read, err

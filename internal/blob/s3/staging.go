@@ -195,10 +195,24 @@ func (s *Store) writeSegments(ctx context.Context, id string, offset int64, r io
 	copy(*bufs[0], (*small)[:n])
 	smallPool.Put(small)
 
+	written, err := sendInTurn(r, bufs, n, func(off int64, data []byte) error {
+		return s.putSegment(putCtx, id, offset+off, data)
+	})
+	return written, readEOF(err)
+}
+
+// sendInTurn reads r into the two buffers in turn, bufs[0] already holding
+// its first n bytes, and sends each buffer as it fills: one send in flight
+// while the other buffer fills, each started once the one before it
+// succeeded, so they land in order. send gets each chunk with its offset
+// from the first byte of bufs[0]; it must keep nothing of data once it
+// returns. sendInTurn returns how many bytes were sent, and the first
+// send's error, else r's (io.EOF at its end).
+func sendInTurn(r io.Reader, bufs [2]*[]byte, n int, send func(off int64, data []byte) error) (int64, error) {
 	var (
-		written  int64
-		pos      = offset
-		inflight chan error // the previous segment's PUT, if any
+		sent     int64
+		pos      int64
+		inflight chan error // the previous chunk's send, if any
 		sending  int        // its size
 	)
 	wait := func() error {
@@ -208,35 +222,33 @@ func (s *Store) writeSegments(ctx context.Context, id string, offset int64, r io
 		err := <-inflight
 		inflight = nil
 		if err == nil {
-			written += int64(sending)
+			sent += int64(sending)
 		}
 		return err
 	}
 	for i := 0; ; i++ {
 		buf := *bufs[i%2]
 		if i > 0 {
-			n = 0 // the first buffer starts with the small one's bytes
+			n = 0 // only the first buffer came with bytes
 		}
 		m, readErr := fill(r, buf[n:])
 		n += m
-		// The other buffer's PUT must finish before this one's starts: it
-		// is then free, and segments land in order.
+		// The other buffer's send must finish before this one's starts: it
+		// is then free, and chunks land in order.
 		if err := wait(); err != nil {
-			return written, err
+			return sent, err
 		}
 		if n > 0 {
 			done := make(chan error, 1)
-			go func(start int64, data []byte) {
-				done <- s.putSegment(putCtx, id, start, data)
-			}(pos, buf[:n])
+			go func(off int64, data []byte) { done <- send(off, data) }(pos, buf[:n])
 			inflight, sending = done, n
 			pos += int64(n)
 		}
 		if readErr != nil {
 			if err := wait(); err != nil {
-				return written, err
+				return sent, err
 			}
-			return written, readEOF(readErr)
+			return sent, readErr
 		}
 	}
 }
