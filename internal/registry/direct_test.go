@@ -12,7 +12,6 @@ import (
 
 	"github.com/berth-registry/berth/internal/blob"
 	"github.com/berth-registry/berth/internal/blob/fs"
-	"github.com/berth-registry/berth/internal/meta/sqlite"
 )
 
 // verifiedFS is the filesystem store with blob.VerifiedPutter, built from
@@ -43,16 +42,7 @@ var _ blob.VerifiedPutter = (*verifiedFS)(nil)
 
 func newDirectService(t *testing.T, opts Options) (*Service, *verifiedFS) {
 	t.Helper()
-	dir := t.TempDir()
-	fsStore, err := fs.New(dir + "/blobs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := sqlite.Open(dir + "/berth.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	m, fsStore := newTestStores(t)
 	v := &verifiedFS{Store: fsStore}
 	opts.AutoCreateRepositories = true
 	return New(m, v, opts), v

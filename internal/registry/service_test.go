@@ -20,6 +20,13 @@ var testReg = meta.RegistryKey{Account: "000000000000", Region: "us-east-1"}
 // newTestService runs the domain over the real embedded stores.
 func newTestService(t *testing.T, autoCreate bool) (*Service, *fs.Store) {
 	t.Helper()
+	m, blobs := newTestStores(t)
+	return New(m, blobs, Options{AutoCreateRepositories: autoCreate}), blobs
+}
+
+// newTestStores opens the embedded stores in a temporary directory.
+func newTestStores(t *testing.T) (*sqlite.Store, *fs.Store) {
+	t.Helper()
 	dir := t.TempDir()
 	blobs, err := fs.New(dir + "/blobs")
 	if err != nil {
@@ -30,7 +37,7 @@ func newTestService(t *testing.T, autoCreate bool) (*Service, *fs.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	return New(m, blobs, Options{AutoCreateRepositories: autoCreate}), blobs
+	return m, blobs
 }
 
 func readBlob(t *testing.T, s *Service, name string, d digest.Digest) []byte {
