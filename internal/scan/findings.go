@@ -199,9 +199,9 @@ func (st Status) String() string { return fmt.Sprintf("%s (%s)", st.Status, st.D
 
 // ImageStatusesIn is ImageStatuses for a repository named in a registry.
 func (s *Service) ImageStatusesIn(ctx context.Context, reg meta.RegistryKey, name string, digests []string) (map[string]Status, error) {
-	ri, err := s.reg.DescribeRepository(ctx, reg, name)
+	r, err := s.reg.Repository(ctx, reg, name, false)
 	if err != nil {
 		return nil, err
 	}
-	return s.ImageStatuses(ctx, ri.ID, digests)
+	return s.ImageStatuses(ctx, r.ID, digests)
 }

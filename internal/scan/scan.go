@@ -58,6 +58,7 @@ type Store interface {
 // Registry is what scanning asks the registry domain: repositories and
 // their images.
 type Registry interface {
+	Repository(ctx context.Context, reg meta.RegistryKey, name string, create bool) (*meta.Repository, error)
 	DescribeRepository(ctx context.Context, reg meta.RegistryKey, name string) (*registry.RepositoryInfo, error)
 	Image(ctx context.Context, reg meta.RegistryKey, name string, id registry.ImageID) (*meta.Repository, *meta.Manifest, error)
 	GetManifest(ctx context.Context, reg meta.RegistryKey, name, ref string) (*meta.Manifest, error)
@@ -225,7 +226,7 @@ func scannable(m *meta.Manifest) error {
 	switch {
 	case doc.Config == nil:
 		return errorf(ErrUnsupportedImage, "The image type is not supported for scanning: the manifest has no config")
-	case doc.Config.MediaType != "application/vnd.oci.image.config.v1+json" && doc.Config.MediaType != "application/vnd.docker.container.image.v1+json":
+	case !inventory.IsImageConfig(doc.Config.MediaType):
 		return errorf(ErrUnsupportedImage, "The image type is not supported for scanning: its config is %s, not a container image's (an artifact has no packages to scan)", doc.Config.MediaType)
 	case len(doc.Layers) == 0:
 		return errorf(ErrUnsupportedImage, "The image type is not supported for scanning: the image has no layers")

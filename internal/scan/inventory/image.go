@@ -27,6 +27,10 @@ var imageConfigTypes = []string{
 	"application/vnd.docker.container.image.v1+json",
 }
 
+// IsImageConfig reports whether a manifest whose config has this media
+// type is a container image's, as opposed to an artifact's.
+func IsImageConfig(mediaType string) bool { return slices.Contains(imageConfigTypes, mediaType) }
+
 // takeIndex takes the inventory of every image an index lists for a
 // platform, leaving out attestations and other artifacts.
 func takeIndex(ctx context.Context, src Source, own digest.Digest, manifest []byte, opts Options) (*Result, error) {
@@ -108,7 +112,7 @@ func takeImage(ctx context.Context, src Source, own digest.Digest, manifest []by
 	if err != nil {
 		return nil, fmt.Errorf("parse manifest %s: %w", own, err)
 	}
-	if ct := string(m.Config.MediaType); !slices.Contains(imageConfigTypes, ct) {
+	if ct := string(m.Config.MediaType); !IsImageConfig(ct) {
 		return nil, fmt.Errorf("%w: manifest %s is an artifact (config %s), not a container image", ErrUnsupportedImage, own, ct)
 	}
 	layers := scannableLayers(m, opts.Logger.With("image", own.String()))
