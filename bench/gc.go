@@ -186,21 +186,21 @@ func (b *bench) collectBerth(ctx context.Context, rep int, fGC, fLive *figure, w
 			}
 			break
 		}
-		var rep struct {
+		var report struct {
 			Busy         bool
 			LinksRemoved int
 			BlobsDeleted int
 		}
-		if err = json.Unmarshal(out, &rep); err != nil {
+		if err = json.Unmarshal(out, &report); err != nil {
 			err = fmt.Errorf("berth admin gc: reading its JSON report: %w", err)
 			break
 		}
-		if rep.Busy {
+		if report.Busy {
 			time.Sleep(time.Second)
 			continue
 		}
-		if rep.BlobsDeleted < want {
-			err = fmt.Errorf("berth admin gc deleted %d blobs (%d links), want at least %d", rep.BlobsDeleted, rep.LinksRemoved, want)
+		if report.BlobsDeleted < want {
+			err = fmt.Errorf("berth admin gc deleted %d blobs (%d links), want at least %d", report.BlobsDeleted, report.LinksRemoved, want)
 		}
 		break
 	}
