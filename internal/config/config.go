@@ -56,6 +56,33 @@ type Config struct {
 	ImageEvents string
 	// Pprof is a loopback address for net/http/pprof; empty serves none.
 	Pprof string
+	// Vulnerability data (docs/scanning.md): VulnDBSync are sources
+	// imported again every VulnDBSyncInterval; VulnDBCheckInterval is how
+	// often a node looks whether the data changed (continuous scanning)
+	// and whether a sync is due.
+	VulnDBSync          []string
+	VulnDBSyncInterval  time.Duration
+	VulnDBCheckInterval time.Duration
+}
+
+// sources is a repeatable flag; from the environment, its value is split
+// at commas.
+type sources struct{ list *[]string }
+
+func (s sources) String() string {
+	if s.list == nil {
+		return ""
+	}
+	return strings.Join(*s.list, ",")
+}
+
+func (s sources) Set(v string) error {
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*s.list = append(*s.list, part)
+		}
+	}
+	return nil
 }
 
 // envName is the environment variable for a flag: --data-dir → BERTH_DATA_DIR.
@@ -91,8 +118,11 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	fs.DurationVar(&c.LifecycleInterval, "lifecycle-interval", time.Hour, "how often every repository's lifecycle policy runs")
 	fs.DurationVar(&c.GCInterval, "gc-interval", time.Hour, "how often garbage collection runs")
 	fs.DurationVar(&c.GCGrace, "gc-grace", 24*time.Hour, "how long garbage collection keeps blobs no image references (a push must send its manifest within it)")
-	fs.StringVar(&c.ImageEvents, "image-events", "log", "where ECR's image action events (push, delete) go: log (the server log, at info) or off")
+	fs.StringVar(&c.ImageEvents, "image-events", "log", "where ECR's events go (image actions: push, delete; image scans): log (the server log, at info) or off")
 	fs.BoolVar(&c.Metrics, "metrics", true, "serve Prometheus metrics at GET /metrics, without authentication (they name repositories)")
+	fs.Var(sources{&c.VulnDBSync}, "vulndb-sync", "vulnerability data source to import again every --vulndb-sync-interval, as berth vulndb import takes it (an http(s) URL of an OSV all.zip, or a path); repeat or separate with commas for several")
+	fs.DurationVar(&c.VulnDBSyncInterval, "vulndb-sync-interval", 24*time.Hour, "how old the newest vulnerability data import may grow before --vulndb-sync imports again")
+	fs.DurationVar(&c.VulnDBCheckInterval, "vulndb-check-interval", time.Minute, "how often a node looks whether the vulnerability data changed (continuous scanning then rescans) and whether a --vulndb-sync is due")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this separate loopback address, e.g. 127.0.0.1:6060, for profiling (off by default)")
 
 	set := map[string]bool{}
@@ -154,10 +184,14 @@ func (c *Config) validate() error {
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
-	}{{"--lifecycle-interval", c.LifecycleInterval}, {"--gc-interval", c.GCInterval}, {"--gc-grace", c.GCGrace}} {
+	}{{"--lifecycle-interval", c.LifecycleInterval}, {"--gc-interval", c.GCInterval}, {"--gc-grace", c.GCGrace},
+		{"--vulndb-sync-interval", c.VulnDBSyncInterval}} {
 		if d.v < time.Second {
 			errs = append(errs, fmt.Errorf("%s %v: at least 1s", d.flag, d.v))
 		}
+	}
+	if c.VulnDBCheckInterval < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("--vulndb-check-interval %v: at least 100ms", c.VulnDBCheckInterval))
 	}
 	if c.Pprof != "" {
 		if host, _, err := net.SplitHostPort(c.Pprof); err != nil {

@@ -39,6 +39,16 @@ func TestParse(t *testing.T) {
 		{name: "bad meta URL", env: map[string]string{"BERTH_META": "mysql://db/berth"}, wantErr: "--meta"},
 		{name: "bad blobs URL", args: []string{"--blobs", "s3://"}, wantErr: "name the bucket"},
 		{name: "bad image events", args: []string{"--image-events", "kafka"}, wantErr: "--image-events"},
+		{name: "vulndb sync sources, repeated and from the environment",
+			args: []string{"--vulndb-sync", "https://m/Go/all.zip", "--vulndb-sync", "https://m/PyPI/all.zip, /srv/osv", "--vulndb-sync-interval", "6h"},
+			check: func(c *Config) bool {
+				return strings.Join(c.VulnDBSync, " ") == "https://m/Go/all.zip https://m/PyPI/all.zip /srv/osv" &&
+					c.VulnDBSyncInterval == 6*time.Hour && c.VulnDBCheckInterval == time.Minute
+			}},
+		{name: "vulndb sync from the environment", env: map[string]string{"BERTH_VULNDB_SYNC": "https://a/all.zip,https://b/all.zip"},
+			check: func(c *Config) bool { return len(c.VulnDBSync) == 2 && c.VulnDBSyncInterval == 24*time.Hour }},
+		{name: "vulndb check too often", args: []string{"--vulndb-check-interval", "10ms"}, wantErr: "--vulndb-check-interval"},
+		{name: "vulndb sync too often", args: []string{"--vulndb-sync-interval", "0s"}, wantErr: "--vulndb-sync-interval"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse(tc.args, func(k string) string { return tc.env[k] })

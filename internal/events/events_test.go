@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/registry"
+	"github.com/berth-registry/berth/internal/scan"
 )
 
 type recorder struct {
@@ -100,5 +102,63 @@ func TestHandlerFailures(t *testing.T) {
 	err := Handler(&recorder{fail: down})(t.Context(), job(t, 2, registry.ImageEvent{Action: registry.ImagePushed}))
 	if !errors.Is(err, down) {
 		t.Errorf("a sink's failure: %v, want it returned for a retry", err)
+	}
+}
+
+func TestScanHandler(t *testing.T) {
+	at := time.Date(2026, 12, 4, 10, 0, 0, 500, time.UTC)
+	ev := scan.Event{Digest: "sha256:bb", Status: meta.ScanComplete, SeverityCounts: map[string]int{"HIGH": 2, "LOW": 1}, CompletedAt: at,
+		Repositories: []scan.EventRepository{
+			{Account: "123456789012", Region: "eu-west-1", Name: "team/app", Tags: []string{"v1"}},
+			{Account: "210987654321", Region: "us-east-1", Name: "mirror"},
+		}}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r recorder
+	if err := ScanHandler(&r)(t.Context(), &meta.Job{ID: 9, Queue: ScanQueue, Payload: b}); err != nil {
+		t.Fatalf("ScanHandler: %v", err)
+	}
+	if len(r.got) != 2 {
+		t.Fatalf("%d events, want one per repository: %+v", len(r.got), r.got)
+	}
+	want := []struct {
+		account, region, arn string
+		detail               string
+	}{
+		{"123456789012", "eu-west-1", "arn:aws:ecr:eu-west-1:123456789012:repository/team/app",
+			`{"scan-status":"COMPLETE","repository-name":"team/app","finding-severity-counts":{"HIGH":2,"LOW":1},"image-digest":"sha256:bb","image-tags":["v1"]}`},
+		{"210987654321", "us-east-1", "arn:aws:ecr:us-east-1:210987654321:repository/mirror",
+			`{"scan-status":"COMPLETE","repository-name":"mirror","finding-severity-counts":{"HIGH":2,"LOW":1},"image-digest":"sha256:bb","image-tags":[]}`},
+	}
+	for i, e := range r.got {
+		if e.DetailType != "ECR Image Scan" || e.Source != "aws.ecr" || e.Version != "0" || e.Account != want[i].account ||
+			e.Region != want[i].region || !e.Time.Equal(at.Truncate(time.Second)) || len(e.Resources) != 1 || e.Resources[0] != want[i].arn {
+			t.Errorf("event %d envelope %+v", i, e)
+		}
+		d, err := json.Marshal(e.Detail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(d) != want[i].detail {
+			t.Errorf("event %d detail %s, want %s", i, d, want[i].detail)
+		}
+	}
+	if r.got[0].ID == r.got[1].ID {
+		t.Errorf("both events have id %s", r.got[0].ID)
+	}
+	// A failed scan has no counts: ECR's event still carries the object.
+	failed, _ := json.Marshal(scan.Event{Digest: "sha256:cc", Status: meta.ScanFailed, CompletedAt: at,
+		Repositories: []scan.EventRepository{{Account: "123456789012", Region: "eu-west-1", Name: "app"}}})
+	var f recorder
+	if err := ScanHandler(&f)(t.Context(), &meta.Job{ID: 10, Payload: failed}); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := json.Marshal(f.got[0].Detail); !strings.Contains(string(d), `"scan-status":"FAILED"`) || !strings.Contains(string(d), `"finding-severity-counts":{}`) {
+		t.Errorf("failed scan's detail %s", d)
+	}
+	if err := ScanHandler(&recorder{})(t.Context(), &meta.Job{ID: 11, Payload: []byte("{")}); err == nil {
+		t.Error("an unreadable payload was accepted")
 	}
 }

@@ -69,6 +69,16 @@ type ScanRequested struct {
 	Digest  string
 	At      time.Time
 	Trigger string
+	// Registry and Repository name the repository; RequestsForDigest sets
+	// them (its callers know only the digest), ScanRequests does not.
+	Registry   RegistryKey
+	Repository string
+}
+
+// StaleScan is a finished scan the vulnerability data has moved past.
+type StaleScan struct {
+	Digest      string
+	VulnVersion int64
 }
 
 // ScanStore keeps image scans and the requests for them.
@@ -87,23 +97,26 @@ type ScanStore interface {
 	ScanRequests(ctx context.Context, repoID int64, digests []string) (map[string]ScanRequested, error)
 	// RequestsForDigest returns every repository's latest request for
 	// digest (continuous scanning asks which repositories hold it), in
-	// RepoID order. A deleted repository's requests go with it.
+	// RepoID order, with the repositories' names. A deleted repository's
+	// requests go with it.
 	RequestsForDigest(ctx context.Context, digest string) ([]ScanRequested, error)
 
-	// PutImageScan records the scan of s.Digest, replacing the one before;
-	// s.Digest must be set.
-	PutImageScan(ctx context.Context, s *ImageScan) error
+	// PutImageScan records the scan of s.Digest, replacing the one before,
+	// and writes jobs in the same transaction (a finished scan's event),
+	// as RequestScan writes its jobs; s.Digest must be set.
+	PutImageScan(ctx context.Context, s *ImageScan, jobs []NewJob) error
 	// ImageScan returns the scan of digest with its findings, or
 	// ErrNotFound.
 	ImageScan(ctx context.Context, digest string) (*ImageScan, error)
 	// ImageScans returns the scans of digests that have one, by digest,
 	// without their findings (an empty map when none has).
 	ImageScans(ctx context.Context, digests []string) (map[string]*ImageScan, error)
-	// StaleImageScans returns up to limit digests of finished scans matched
-	// against vulnerability data older than version, oldest scan first.
+	// StaleImageScans returns up to limit finished scans matched against
+	// vulnerability data older than version, in digest order, starting
+	// after the digest after ("" starts at the first): a walk page by page
+	// sees every stale scan once, however many of them nothing rescans.
 	// Finished means COMPLETE or FAILED: an UNSUPPORTED_IMAGE scan stays
 	// unsupported whatever the data, and one IN_PROGRESS is not finished.
-	// Oldest is by CompletedAt (a zero one first), then digest; a limit
-	// <= 0 means no limit.
-	StaleImageScans(ctx context.Context, version int64, limit int) ([]string, error)
+	// A limit <= 0 means no limit.
+	StaleImageScans(ctx context.Context, version int64, after string, limit int) ([]StaleScan, error)
 }

@@ -51,6 +51,7 @@ const (
 // Store is what scanning keeps in the metadata store.
 type Store interface {
 	meta.ScanStore
+	EnqueueJobs(ctx context.Context, jobs []meta.NewJob, now time.Time) error
 	GetRegistrySetting(ctx context.Context, reg meta.RegistryKey, name string) (string, error)
 	PutRegistrySetting(ctx context.Context, reg meta.RegistryKey, name, value string) error
 }
@@ -73,6 +74,9 @@ type Options struct {
 	// ScratchDir is where inventories spool files; empty means the
 	// system's temporary directory.
 	ScratchDir string
+	// EventQueues receive an Event job for each finished scan, written in
+	// the scan's transaction.
+	EventQueues []string
 }
 
 // Service runs image scanning.
@@ -104,6 +108,7 @@ func (s *Service) RegisterJobs(runner *jobs.Runner) {
 	s.notify = runner.Notify
 	runner.Handle(QueueScan, s.runScanJob, jobs.QueueOptions{MaxAttempts: 3})
 	runner.Handle(QueuePushes, s.runPushJob, jobs.QueueOptions{})
+	runner.Handle(QueueRescans, s.runRescanJob, jobs.QueueOptions{})
 }
 
 func (s *Service) wake() {
@@ -169,13 +174,22 @@ type scanJob struct {
 	Trigger    string `json:"trigger"`
 }
 
+// scanJobOf is the job that scans digest, reading it from a repository
+// that holds it.
+func scanJobOf(reg meta.RegistryKey, repository, dg, trigger string) (meta.NewJob, error) {
+	payload, err := json.Marshal(scanJob{Account: reg.Account, Region: reg.Region, Repository: repository, Digest: dg, Trigger: trigger})
+	if err != nil {
+		return meta.NewJob{}, err
+	}
+	return meta.NewJob{Queue: QueueScan, Key: dg, Payload: payload}, nil
+}
+
 func (s *Service) request(ctx context.Context, r *meta.Repository, dg, trigger string, limit time.Duration) error {
-	payload, err := json.Marshal(scanJob{Account: r.Registry.Account, Region: r.Registry.Region, Repository: r.Name, Digest: dg, Trigger: trigger})
+	job, err := scanJobOf(r.Registry, r.Name, dg, trigger)
 	if err != nil {
 		return err
 	}
 	req := meta.ScanRequest{RepoID: r.ID, Digest: dg, At: s.now().UTC(), Trigger: trigger, LimitWindow: limit}
-	job := meta.NewJob{Queue: QueueScan, Key: dg, Payload: payload}
 	if err := s.store.RequestScan(ctx, req, []meta.NewJob{job}); err != nil {
 		if errors.Is(err, meta.ErrScanLimit) {
 			return errorf(ErrScanLimit, "The scan quota per image has been exceeded. Wait and try again: an image can be scanned once every 24 hours, a scan on push included.")
@@ -320,30 +334,35 @@ func (s *Service) runScanJob(ctx context.Context, j *meta.Job) error {
 	}
 	reg := meta.RegistryKey{Account: p.Account, Region: p.Region}
 	started := s.now().UTC()
-	m, err := s.reg.GetManifest(ctx, reg, p.Repository, p.Digest)
-	if errors.Is(err, registry.ErrManifestUnknown) || errors.Is(err, registry.ErrNameUnknown) {
-		return s.finish(ctx, &meta.ImageScan{Digest: p.Digest, Status: meta.ScanFailed, StartedAt: started,
-			Description: "The image was deleted before it could be scanned."})
-	}
-	if err != nil {
-		return err
-	}
 	version, err := s.vulns.Version(ctx)
 	if err != nil {
 		return err
 	}
-	if p.Trigger == "push" {
+	done := func(sc *meta.ImageScan) error {
+		sc.Digest, sc.StartedAt, sc.VulnVersion, sc.VulnUpdatedAt = p.Digest, started, version.Version, version.ChangedAt
+		return s.finish(ctx, p, sc)
+	}
+	m, err := s.reg.GetManifest(ctx, reg, p.Repository, p.Digest)
+	if errors.Is(err, registry.ErrManifestUnknown) || errors.Is(err, registry.ErrNameUnknown) {
+		return done(&meta.ImageScan{Status: meta.ScanFailed, Description: "The image was deleted before it could be scanned."})
+	}
+	if err != nil {
+		return err
+	}
+	if p.Trigger != "manual" {
 		// The digest's scan is shared: pushed to another repository and
-		// scanned against the same data, it is not scanned again.
+		// scanned against the same data, or rescanned already by an
+		// earlier walk, it is not scanned again. A manual request always
+		// scans.
 		prev, err := s.store.ImageScan(ctx, p.Digest)
-		if err == nil && prev.Status == meta.ScanComplete && prev.VulnVersion == version.Version {
+		if err == nil && upToDate(prev, p.Trigger, version.Version) {
 			return nil
 		}
 		if err != nil && !errors.Is(err, meta.ErrNotFound) {
 			return err
 		}
 	}
-	if err := s.store.PutImageScan(ctx, &meta.ImageScan{Digest: p.Digest, Status: meta.ScanInProgress, StartedAt: started}); err != nil {
+	if err := s.store.PutImageScan(ctx, &meta.ImageScan{Digest: p.Digest, Status: meta.ScanInProgress, StartedAt: started}, nil); err != nil {
 		return err
 	}
 	src := inventory.Source{Blobs: s.blobs, Manifests: inventory.ManifestFunc(func(ctx context.Context, d digest.Digest) ([]byte, string, error) {
@@ -362,11 +381,9 @@ func (s *Service) runScanJob(ctx context.Context, j *meta.Job) error {
 	var layerErr *inventory.LayerError
 	switch {
 	case errors.Is(err, inventory.ErrUnsupportedImage):
-		return s.finish(ctx, &meta.ImageScan{Digest: p.Digest, Status: meta.ScanUnsupportedImage, StartedAt: started,
-			Description: "The image type is not supported for scanning: " + err.Error()})
+		return done(&meta.ImageScan{Status: meta.ScanUnsupportedImage, Description: "The image type is not supported for scanning: " + err.Error()})
 	case errors.As(err, &layerErr):
-		return s.finish(ctx, &meta.ImageScan{Digest: p.Digest, Status: meta.ScanFailed, StartedAt: started,
-			Description: "The image could not be scanned: " + err.Error()})
+		return done(&meta.ImageScan{Status: meta.ScanFailed, Description: "The image could not be scanned: " + err.Error()})
 	case err != nil:
 		return fmt.Errorf("inventory of %s: %w", p.Digest, err)
 	}
@@ -382,14 +399,36 @@ func (s *Service) runScanJob(ctx context.Context, j *meta.Job) error {
 	if err != nil {
 		return err
 	}
-	return s.finish(ctx, &meta.ImageScan{Digest: p.Digest, Status: meta.ScanComplete, StartedAt: started,
-		Description: "The scan was completed successfully.", VulnVersion: version.Version, VulnUpdatedAt: version.ChangedAt,
+	return done(&meta.ImageScan{Status: meta.ScanComplete, Description: "The scan was completed successfully.",
 		SeverityCounts: counts, Findings: data})
 }
 
-func (s *Service) finish(ctx context.Context, sc *meta.ImageScan) error {
+// upToDate tells whether a scan on push or a continuous rescan can stand
+// on the digest's previous scan. A scan on push stands on a complete scan
+// matched against the current data. A continuous rescan stands on any
+// finished scan of the current data: it is there for the data's change,
+// and a failed scan is tried again at the next one (or by hand).
+func upToDate(prev *meta.ImageScan, trigger string, version int64) bool {
+	if prev.VulnVersion < version {
+		return false
+	}
+	switch prev.Status {
+	case meta.ScanComplete:
+		return true
+	case meta.ScanFailed, meta.ScanUnsupportedImage:
+		return trigger == "continuous"
+	}
+	return false
+}
+
+// finish records a finished scan, and its event.
+func (s *Service) finish(ctx context.Context, p scanJob, sc *meta.ImageScan) error {
 	sc.CompletedAt = s.now().UTC()
-	if err := s.store.PutImageScan(ctx, sc); err != nil {
+	evJobs, err := s.eventJobs(ctx, p, sc)
+	if err != nil {
+		return err
+	}
+	if err := s.store.PutImageScan(ctx, sc, evJobs); err != nil {
 		return fmt.Errorf("record the scan of %s: %w", sc.Digest, err)
 	}
 	s.log.InfoContext(ctx, "image scan", "digest", sc.Digest, "status", sc.Status, "findings", sc.SeverityCounts,

@@ -41,7 +41,7 @@ func TestImageStatuses(t *testing.T) {
 	complete := func(d string, started, ended time.Time) {
 		t.Helper()
 		if err := store.PutImageScan(ctx, &meta.ImageScan{Digest: d, Status: meta.ScanComplete, StartedAt: started, CompletedAt: ended,
-			SeverityCounts: map[string]int{"HIGH": 2}}); err != nil {
+			SeverityCounts: map[string]int{"HIGH": 2}}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -38,6 +38,7 @@ import (
 	"github.com/berth-registry/berth/internal/scan"
 	"github.com/berth-registry/berth/internal/stsapi"
 	"github.com/berth-registry/berth/internal/vulndb"
+	"github.com/berth-registry/berth/internal/vulndb/httpfetch"
 )
 
 // Server is a running Berth.
@@ -59,8 +60,10 @@ type Server struct {
 	// jobs runs the outbox's jobs of this node (lifecycle previews, image
 	// events, image scans).
 	jobs *jobs.Runner
-	// scans is image scanning.
+	// scans is image scanning, vulns the vulnerability data it matches
+	// against.
 	scans *scan.Service
+	vulns *vulndb.DB
 	// clock is this node's reading of the database's clock.
 	clock *dbclock.Clock
 }
@@ -115,12 +118,29 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	// one node at a time, and taken over when its node dies.
 	runner := jobs.New(m, jobs.Options{Logger: log, Now: clock.Now})
 	svc.RegisterJobs(runner)
-	scans = scan.New(m, svc, blobs, vulndb.New(m, vulndb.Options{Logger: log, Now: clock.Now}), scan.Options{
-		Logger: log, Now: clock.Now, ScratchDir: filepath.Join(cfg.DataDir, "scratch"),
+	// Scans spool files and syncs download zips in the node's scratch
+	// directory.
+	scratch := filepath.Join(cfg.DataDir, "scratch")
+	if err := os.MkdirAll(scratch, 0o700); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("create scratch directory: %w", err)
+	}
+	vulns := vulndb.New(m, vulndb.Options{Logger: log, Now: clock.Now, Fetcher: httpfetch.Fetcher{}, TempDir: scratch})
+	var scanEventQueues []string
+	if cfg.ImageEvents != "off" {
+		scanEventQueues = []string{events.ScanQueue}
+	}
+	scans = scan.New(m, svc, blobs, vulns, scan.Options{
+		Logger: log, Now: clock.Now, ScratchDir: scratch, EventQueues: scanEventQueues,
 	})
 	scans.RegisterJobs(runner)
+	// Every node runs the scheduled imports' queue: a node started without
+	// --vulndb-sync still takes its turn at a job another node wrote.
+	runner.Handle(vulndb.QueueSync, vulns.RunSyncJob, jobs.QueueOptions{MaxAttempts: 3})
 	if cfg.ImageEvents == "log" {
-		runner.Handle(events.Queue, events.Handler(events.LogSink{Log: log}), jobs.QueueOptions{})
+		sink := events.LogSink{Log: log}
+		runner.Handle(events.Queue, events.Handler(sink), jobs.QueueOptions{})
+		runner.Handle(events.ScanQueue, events.ScanHandler(sink), jobs.QueueOptions{})
 	}
 	removed, err := svc.CleanStaging(ctx)
 	if err != nil {
@@ -130,7 +150,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	if removed > 0 {
 		log.Info("removed staging files of uploads that no session owns", "count", removed)
 	}
-	s := &Server{cfg: cfg, log: log, meta: m, blobs: blobs, svc: svc, metrics: mreg, changes: bus, jobs: runner, clock: clock, scans: scans}
+	s := &Server{cfg: cfg, log: log, meta: m, blobs: blobs, svc: svc, metrics: mreg, changes: bus, jobs: runner, clock: clock,
+		scans: scans, vulns: vulns}
 	if err := s.openIdentities(); err != nil {
 		m.Close()
 		return nil, err
@@ -335,6 +356,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	loops.Go(func() { s.svc.GCLoop(jctx, s.cfg.GCInterval, s.cfg.GCGrace) })
 	loops.Go(func() { s.jobs.Run(jctx) })
 	loops.Go(func() { s.clock.Run(jctx, clockEvery) })
+	loops.Go(func() { s.scans.ContinuousLoop(jctx, s.cfg.VulnDBCheckInterval) })
+	if len(s.cfg.VulnDBSync) > 0 {
+		loops.Go(func() {
+			s.vulns.SyncLoop(jctx, vulndb.SyncOptions{Sources: s.cfg.VulnDBSync, Interval: s.cfg.VulnDBSyncInterval,
+				Check: s.cfg.VulnDBCheckInterval, Enqueue: s.enqueueJobs})
+		})
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {
@@ -370,6 +398,16 @@ func (s *Server) Serve(ctx context.Context) error {
 		serveErr = fmt.Errorf("close metadata store: %w", err)
 	}
 	return serveErr
+}
+
+// enqueueJobs writes jobs stamped by the database's clock and wakes this
+// node's runner.
+func (s *Server) enqueueJobs(ctx context.Context, js []meta.NewJob) error {
+	if err := s.meta.EnqueueJobs(ctx, js, s.clock.Now()); err != nil {
+		return err
+	}
+	s.jobs.Notify()
+	return nil
 }
 
 // clockEvery is how often a node reads the database's clock again.

@@ -20,7 +20,7 @@ const day = 24 * time.Hour
 
 func putImageScan(t *testing.T, s meta.Store, sc *meta.ImageScan) {
 	t.Helper()
-	if err := s.PutImageScan(t.Context(), sc); err != nil {
+	if err := s.PutImageScan(t.Context(), sc, nil); err != nil {
 		t.Fatalf("PutImageScan(%s): %v", sc.Digest, err)
 	}
 }
@@ -123,9 +123,24 @@ func testImageScanPutGet(t *testing.T, s meta.Store) {
 	checkImageScan(t, "ImageScan replaced", getImageScan(t, s, d1), rescan, true)
 	checkImageScan(t, "ImageScans replaced", imageScans(t, s, d1)[d1], rescan, false)
 
-	if err := s.PutImageScan(ctx, &meta.ImageScan{Status: meta.ScanComplete}); err == nil {
+	if err := s.PutImageScan(ctx, &meta.ImageScan{Status: meta.ScanComplete}, nil); err == nil {
 		t.Error("PutImageScan without a digest succeeded")
 	}
+
+	// A finished scan's event is written with it, or not at all.
+	finished := &meta.ImageScan{Digest: d1, Status: meta.ScanComplete, StartedAt: at(10), CompletedAt: at(11), VulnVersion: 4}
+	if err := s.PutImageScan(ctx, finished, []meta.NewJob{job("scan-events", "finished")}); err != nil {
+		t.Fatalf("PutImageScan with a job: %v", err)
+	}
+	checkImageScan(t, "ImageScan put with a job", getImageScan(t, s, d1), finished, true)
+	if got := payloads(listJobs(t, s, meta.JobQuery{Queue: "scan-events"})); !slices.Equal(got, []string{"finished"}) {
+		t.Errorf("jobs written with the scan = %q", got)
+	}
+	refused := &meta.ImageScan{Digest: d1, Status: meta.ScanFailed, StartedAt: at(12), CompletedAt: at(13)}
+	if err := s.PutImageScan(ctx, refused, []meta.NewJob{{Payload: []byte("no queue")}}); err == nil {
+		t.Error("PutImageScan with a job without a queue succeeded")
+	}
+	checkImageScan(t, "ImageScan after a refused put", getImageScan(t, s, d1), finished, true)
 }
 
 func requestScan(t *testing.T, s meta.Store, req meta.ScanRequest, jobs ...meta.NewJob) {
@@ -169,7 +184,8 @@ func checkRequests(t *testing.T, what string, got, want []meta.ScanRequested) {
 
 func checkRequest(t *testing.T, what string, got, want meta.ScanRequested) {
 	t.Helper()
-	if got.RepoID != want.RepoID || got.Digest != want.Digest || got.Trigger != want.Trigger {
+	if got.RepoID != want.RepoID || got.Digest != want.Digest || got.Trigger != want.Trigger ||
+		got.Registry != want.Registry || got.Repository != want.Repository {
 		t.Errorf("%s = %+v, want %+v", what, got, want)
 	}
 	checkTime(t, what+" At", got.At, want.At)
@@ -203,16 +219,16 @@ func testScanRequests(t *testing.T, s meta.Store) {
 		t.Errorf("ScanRequests of no digests = %+v", got)
 	}
 	checkRequests(t, "RequestsForDigest(d1)", requestsForDigest(t, s, d1), []meta.ScanRequested{
-		{RepoID: a.ID, Digest: d1, At: at(1), Trigger: "push"},
-		{RepoID: b.ID, Digest: d1, At: at(0), Trigger: "push"},
+		{RepoID: a.ID, Digest: d1, At: at(1), Trigger: "push", Registry: reg1, Repository: "a"},
+		{RepoID: b.ID, Digest: d1, At: at(0), Trigger: "push", Registry: reg1, Repository: "b"},
 	})
 
 	// A later request replaces the earlier one; without a window, however
 	// soon it comes.
 	requestScan(t, s, meta.ScanRequest{RepoID: a.ID, Digest: d1, At: at(3), Trigger: "continuous"})
 	checkRequests(t, "RequestsForDigest(d1) replaced", requestsForDigest(t, s, d1), []meta.ScanRequested{
-		{RepoID: a.ID, Digest: d1, At: at(3), Trigger: "continuous"},
-		{RepoID: b.ID, Digest: d1, At: at(0), Trigger: "push"},
+		{RepoID: a.ID, Digest: d1, At: at(3), Trigger: "continuous", Registry: reg1, Repository: "a"},
+		{RepoID: b.ID, Digest: d1, At: at(0), Trigger: "push", Registry: reg1, Repository: "b"},
 	})
 
 	// A request needs its repository, and a time.
@@ -233,7 +249,7 @@ func testScanRequests(t *testing.T, s meta.Store) {
 		t.Fatalf("DeleteRepository: %v", err)
 	}
 	checkRequests(t, "RequestsForDigest(d1) after a's deletion", requestsForDigest(t, s, d1), []meta.ScanRequested{
-		{RepoID: b.ID, Digest: d1, At: at(0), Trigger: "push"},
+		{RepoID: b.ID, Digest: d1, At: at(0), Trigger: "push", Registry: reg1, Repository: "b"},
 	})
 	if got := requestsForDigest(t, s, d2); len(got) != 0 {
 		t.Errorf("RequestsForDigest(d2) after a's deletion = %+v", got)
@@ -369,17 +385,24 @@ func testScanRequestJobs(t *testing.T, s meta.Store) {
 	}
 }
 
-func staleImageScans(t *testing.T, s meta.Store, version int64, limit int) []string {
+func staleImageScans(t *testing.T, s meta.Store, version int64, after string, limit int) []string {
 	t.Helper()
-	got, err := s.StaleImageScans(t.Context(), version, limit)
+	got, err := s.StaleImageScans(t.Context(), version, after, limit)
 	if err != nil {
-		t.Fatalf("StaleImageScans(%d, %d): %v", version, limit, err)
+		t.Fatalf("StaleImageScans(%d, %q, %d): %v", version, after, limit, err)
 	}
-	return got
+	out := make([]string, len(got))
+	for i, sc := range got {
+		if sc.VulnVersion >= version {
+			t.Errorf("StaleImageScans(%d) gave %s at version %d", version, sc.Digest, sc.VulnVersion)
+		}
+		out[i] = sc.Digest
+	}
+	return out
 }
 
 func testStaleImageScans(t *testing.T, s meta.Store) {
-	if got := staleImageScans(t, s, 10, 0); len(got) != 0 {
+	if got := staleImageScans(t, s, 10, "", 0); len(got) != 0 {
 		t.Fatalf("StaleImageScans in an empty store = %q", got)
 	}
 	scan := func(name string, status meta.ScanStatus, version int64, completed time.Time) string {
@@ -388,48 +411,62 @@ func testStaleImageScans(t *testing.T, s meta.Store) {
 			VulnVersion: version, Findings: []byte(name)})
 		return d
 	}
-	oldest := scan("oldest", meta.ScanComplete, 1, at(1))
+	v1a := scan("v1 a", meta.ScanComplete, 1, at(1))
 	failed := scan("failed", meta.ScanFailed, 2, at(2))
-	newer := scan("newer", meta.ScanComplete, 1, at(4))
+	v1b := scan("v1 b", meta.ScanComplete, 1, at(4))
 	current := scan("current", meta.ScanComplete, 3, at(0))
 	scan("running", meta.ScanInProgress, 0, time.Time{})
 	scan("unsupported", meta.ScanUnsupportedImage, 0, at(0))
-	// Two completed at once go by digest.
-	tieA, tieB := scan("tie a", meta.ScanComplete, 2, at(3)), scan("tie b", meta.ScanComplete, 2, at(3))
-	if tieB < tieA {
-		tieA, tieB = tieB, tieA
-	}
+	v2 := scan("v2", meta.ScanComplete, 2, at(3))
+	sorted := func(ds ...string) []string { return slices.Sorted(slices.Values(ds)) }
 
 	for _, tc := range []struct {
 		version int64
+		after   string
 		limit   int
 		want    []string
 	}{
-		{3, 0, []string{oldest, failed, tieA, tieB, newer}},
-		{3, -1, []string{oldest, failed, tieA, tieB, newer}},
-		{3, 3, []string{oldest, failed, tieA}},
-		{2, 0, []string{oldest, newer}},
-		{4, 0, []string{current, oldest, failed, tieA, tieB, newer}},
-		{4, 1, []string{current}},
-		{1, 0, nil},
+		{3, "", 0, sorted(v1a, failed, v1b, v2)},
+		{3, "", -1, sorted(v1a, failed, v1b, v2)},
+		{3, "", 3, sorted(v1a, failed, v1b, v2)[:3]},
+		{2, "", 0, sorted(v1a, v1b)},
+		{4, "", 0, sorted(current, v1a, failed, v1b, v2)},
+		{4, "", 1, sorted(current, v1a, failed, v1b, v2)[:1]},
+		{1, "", 0, nil},
+		{4, sorted(current, v1a, failed, v1b, v2)[2], 0, sorted(current, v1a, failed, v1b, v2)[3:]},
+		{4, "sha256:~", 0, nil},
 	} {
-		if got := staleImageScans(t, s, tc.version, tc.limit); !sameStrings(got, tc.want) {
-			t.Errorf("StaleImageScans(%d, %d) = %q, want %q", tc.version, tc.limit, got, tc.want)
+		if got := staleImageScans(t, s, tc.version, tc.after, tc.limit); !sameStrings(got, tc.want) {
+			t.Errorf("StaleImageScans(%d, %q, %d) = %q, want %q", tc.version, tc.after, tc.limit, got, tc.want)
 		}
+	}
+
+	// A walk page by page sees each stale scan once.
+	var walked []string
+	for after := ""; ; {
+		page := staleImageScans(t, s, 4, after, 2)
+		walked = append(walked, page...)
+		if len(page) < 2 {
+			break
+		}
+		after = page[len(page)-1]
+	}
+	if want := sorted(current, v1a, failed, v1b, v2); !sameStrings(walked, want) {
+		t.Errorf("walk of StaleImageScans(4) by twos = %q, want %q", walked, want)
 	}
 
 	// A rescan under way is not stale; once complete with the current
 	// data, it is done.
-	putImageScan(t, s, &meta.ImageScan{Digest: oldest, Status: meta.ScanInProgress, StartedAt: at(5), VulnVersion: 1})
-	if got := staleImageScans(t, s, 3, 1); !sameStrings(got, []string{failed}) {
-		t.Errorf("StaleImageScans(3, 1) with the oldest rescanning = %q, want the failed one", got)
+	putImageScan(t, s, &meta.ImageScan{Digest: v1a, Status: meta.ScanInProgress, StartedAt: at(5), VulnVersion: 1})
+	if got := staleImageScans(t, s, 3, "", 0); !sameStrings(got, sorted(failed, v1b, v2)) {
+		t.Errorf("StaleImageScans(3) with one rescanning = %q", got)
 	}
-	putImageScan(t, s, &meta.ImageScan{Digest: oldest, Status: meta.ScanComplete, StartedAt: at(5), CompletedAt: at(6), VulnVersion: 3})
-	if got := staleImageScans(t, s, 3, 0); !sameStrings(got, []string{failed, tieA, tieB, newer}) {
-		t.Errorf("StaleImageScans(3, 0) after a rescan = %q", got)
+	putImageScan(t, s, &meta.ImageScan{Digest: v1a, Status: meta.ScanComplete, StartedAt: at(5), CompletedAt: at(6), VulnVersion: 3})
+	if got := staleImageScans(t, s, 3, "", 0); !sameStrings(got, sorted(failed, v1b, v2)) {
+		t.Errorf("StaleImageScans(3) after a rescan = %q", got)
 	}
-	if got := staleImageScans(t, s, 4, 0); !sameStrings(got, []string{current, failed, tieA, tieB, newer, oldest}) {
-		t.Errorf("StaleImageScans(4, 0) after a rescan = %q", got)
+	if got := staleImageScans(t, s, 4, "", 0); !sameStrings(got, sorted(current, failed, v1b, v2, v1a)) {
+		t.Errorf("StaleImageScans(4) after a rescan = %q", got)
 	}
 }
 

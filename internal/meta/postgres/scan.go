@@ -85,18 +85,28 @@ func (s *Store) ScanRequests(ctx context.Context, repoID int64, digests []string
 }
 
 const requestsForDigestQuery = `
-	SELECT repo_id, digest, requested_at, trigger FROM scan_requests WHERE digest = $1 ORDER BY repo_id`
+	SELECT q.repo_id, q.digest, q.requested_at, q.trigger, r.account, r.region, r.name
+	FROM scan_requests q JOIN repositories r ON r.id = q.repo_id
+	WHERE q.digest = $1 ORDER BY q.repo_id`
 
 func (s *Store) RequestsForDigest(ctx context.Context, digest string) ([]meta.ScanRequested, error) {
 	rows, _ := s.pool.Query(ctx, requestsForDigestQuery, digest)
-	out, err := pgx.CollectRows(rows, scanRequested)
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (meta.ScanRequested, error) {
+		var r meta.ScanRequested
+		err := row.Scan(&r.RepoID, &r.Digest, &r.At, &r.Trigger, &r.Registry.Account, &r.Registry.Region, &r.Repository)
+		r.At = r.At.UTC()
+		return r, err
+	})
 	if err != nil {
 		return nil, wrap(ctx, "scan requests for "+digest, err)
 	}
 	return out, nil
 }
 
-func (s *Store) PutImageScan(ctx context.Context, sc *meta.ImageScan) error {
+func (s *Store) PutImageScan(ctx context.Context, sc *meta.ImageScan, jobs []meta.NewJob) error {
+	if err := meta.CheckJobs(jobs); err != nil {
+		return fmt.Errorf("meta/postgres: put image scan: %w", err)
+	}
 	if sc.Digest == "" {
 		return errors.New("meta/postgres: put image scan: no digest")
 	}
@@ -104,17 +114,24 @@ func (s *Store) PutImageScan(ctx context.Context, sc *meta.ImageScan) error {
 	if err != nil {
 		return fmt.Errorf("meta/postgres: put image scan of %s: %w", sc.Digest, err)
 	}
-	return s.exec(ctx, "put image scan of "+sc.Digest, nil, `
+	return s.write(ctx, "put image scan of "+sc.Digest, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, putImageScanQuery,
+			sc.Digest, string(sc.Status), sc.Description, ts(sc.StartedAt), ts(sc.CompletedAt),
+			sc.VulnVersion, ts(sc.VulnUpdatedAt), counts, nullBytes(sc.Findings)); err != nil {
+			return err
+		}
+		return insertJobs(ctx, tx, jobs, time.Time{})
+	})
+}
+
+const putImageScanQuery = `
 		INSERT INTO image_scans (digest, status, description, started_at, completed_at,
 			vuln_version, vuln_updated_at, severity_counts, findings)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (digest) DO UPDATE SET status = excluded.status, description = excluded.description,
 			started_at = excluded.started_at, completed_at = excluded.completed_at,
 			vuln_version = excluded.vuln_version, vuln_updated_at = excluded.vuln_updated_at,
-			severity_counts = excluded.severity_counts, findings = excluded.findings`,
-		sc.Digest, string(sc.Status), sc.Description, ts(sc.StartedAt), ts(sc.CompletedAt),
-		sc.VulnVersion, ts(sc.VulnUpdatedAt), counts, nullBytes(sc.Findings))
-}
+			severity_counts = excluded.severity_counts, findings = excluded.findings`
 
 // severityCounts stores no counts as NULL.
 func severityCounts(m map[string]int) (any, error) {
@@ -193,13 +210,13 @@ func (s *Store) ImageScans(ctx context.Context, digests []string) (map[string]*m
 // staleImageScansQuery repeats image_scans_stale's condition, so that the
 // planner sees the partial index applies.
 const staleImageScansQuery = `
-	SELECT digest FROM image_scans
-	WHERE status IN ('COMPLETE', 'FAILED') AND vuln_version < $1
-	ORDER BY completed_at NULLS FIRST, digest LIMIT $2`
+	SELECT digest, vuln_version FROM image_scans
+	WHERE status IN ('COMPLETE', 'FAILED') AND digest > $2 AND vuln_version < $1
+	ORDER BY digest LIMIT $3`
 
-func (s *Store) StaleImageScans(ctx context.Context, version int64, limit int) ([]string, error) {
-	rows, _ := s.pool.Query(ctx, staleImageScansQuery, version, sqlLimit(limit))
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+func (s *Store) StaleImageScans(ctx context.Context, version int64, after string, limit int) ([]meta.StaleScan, error) {
+	rows, _ := s.pool.Query(ctx, staleImageScansQuery, version, after, sqlLimit(limit))
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[meta.StaleScan])
 	if err != nil {
 		return nil, wrap(ctx, "stale image scans", err)
 	}

@@ -10,16 +10,16 @@ import (
 )
 
 // TestScanQueryPlans keeps the reads of image scans and scan requests to
-// index lookups, and continuous scanning's question to a range of
-// image_scans_stale: with most scans current, as between imports, it must
-// not walk them all. The tables get rows and statistics first, so that the
-// planner chooses as it would in use.
+// index lookups (a digest's requests look their repositories up by key),
+// and continuous scanning's walk to image_scans_stale, in its order. The
+// tables get rows and statistics first, so that the planner chooses as it
+// would in use.
 func TestScanQueryPlans(t *testing.T) {
 	s := openURL(t, pgtest.NewDatabase(t))
 	defer s.Close()
 	ctx := t.Context()
 	_, err := s.pool.Exec(ctx, `
-		INSERT INTO repositories (account, region, name) SELECT '1', 'r', 'repo' || i FROM generate_series(1, 200) i;
+		INSERT INTO repositories (account, region, name) SELECT '1', 'r', 'repo' || i FROM generate_series(1, 5000) i;
 		INSERT INTO image_scans (digest, status, started_at, completed_at, vuln_version, findings)
 			SELECT 'sha256:' || md5(i::text), CASE WHEN i % 20 = 0 THEN 'UNSUPPORTED_IMAGE' ELSE 'COMPLETE' END,
 				now(), now() - i * interval '1 minute', CASE WHEN i % 100 = 0 THEN 4 ELSE 5 END, '\x00'
@@ -39,7 +39,7 @@ func TestScanQueryPlans(t *testing.T) {
 		{"ImageScans", imageScansQuery, "image_scans_pkey", []any{digests}},
 		{"ScanRequests", scanRequestsQuery, "scan_requests_pkey", []any{1, digests}},
 		{"RequestsForDigest", requestsForDigestQuery, "scan_requests_digest", []any{"sha256:x"}},
-		{"StaleImageScans", staleImageScansQuery, "image_scans_stale", []any{5, 100}},
+		{"StaleImageScans", staleImageScansQuery, "image_scans_stale", []any{5, "sha256:a", 100}},
 	} {
 		var plan []string
 		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

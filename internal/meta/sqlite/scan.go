@@ -48,12 +48,14 @@ func (s *Store) RequestScan(ctx context.Context, req meta.ScanRequest, jobs []me
 	})
 }
 
-func scanRequested(row interface{ Scan(...any) error }) (meta.ScanRequested, error) {
+// scanRequested reads a request's columns, then the extra columns into
+// extra.
+func scanRequested(row interface{ Scan(...any) error }, extra ...any) (meta.ScanRequested, error) {
 	var (
 		r  meta.ScanRequested
 		at int64
 	)
-	err := row.Scan(&r.RepoID, &r.Digest, &at, &r.Trigger)
+	err := row.Scan(append([]any{&r.RepoID, &r.Digest, &at, &r.Trigger}, extra...)...)
 	r.At = time.Unix(0, at).UTC()
 	return r, err
 }
@@ -93,7 +95,9 @@ func (s *Store) ScanRequests(ctx context.Context, repoID int64, digests []string
 }
 
 const requestsForDigestQuery = `
-	SELECT repo_id, digest, requested_at, trigger FROM scan_requests WHERE digest = ? ORDER BY repo_id`
+	SELECT q.repo_id, q.digest, q.requested_at, q.trigger, r.account, r.region, r.name
+	FROM scan_requests q JOIN repositories r ON r.id = q.repo_id
+	WHERE q.digest = ? ORDER BY q.repo_id`
 
 func (s *Store) RequestsForDigest(ctx context.Context, digest string) ([]meta.ScanRequested, error) {
 	rows, err := s.r.QueryContext(ctx, requestsForDigestQuery, digest)
@@ -101,12 +105,16 @@ func (s *Store) RequestsForDigest(ctx context.Context, digest string) ([]meta.Sc
 		return nil, fmt.Errorf("meta/sqlite: scan requests for %s: %w", digest, err)
 	}
 	defer rows.Close()
-	var out []meta.ScanRequested
+	var (
+		out []meta.ScanRequested
+		r0  meta.ScanRequested
+	)
 	for rows.Next() {
-		r, err := scanRequested(rows)
+		r, err := scanRequested(rows, &r0.Registry.Account, &r0.Registry.Region, &r0.Repository)
 		if err != nil {
 			return nil, fmt.Errorf("meta/sqlite: scan requests for %s: %w", digest, err)
 		}
+		r.Registry, r.Repository = r0.Registry, r0.Repository
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
@@ -115,7 +123,10 @@ func (s *Store) RequestsForDigest(ctx context.Context, digest string) ([]meta.Sc
 	return out, nil
 }
 
-func (s *Store) PutImageScan(ctx context.Context, sc *meta.ImageScan) error {
+func (s *Store) PutImageScan(ctx context.Context, sc *meta.ImageScan, jobs []meta.NewJob) error {
+	if err := meta.CheckJobs(jobs); err != nil {
+		return fmt.Errorf("meta/sqlite: put image scan: %w", err)
+	}
 	if sc.Digest == "" {
 		return errors.New("meta/sqlite: put image scan: no digest")
 	}
@@ -134,7 +145,10 @@ func (s *Store) PutImageScan(ctx context.Context, sc *meta.ImageScan) error {
 				severity_counts = excluded.severity_counts, findings = excluded.findings`,
 			sc.Digest, string(sc.Status), sc.Description, nanos(sc.StartedAt), nanos(sc.CompletedAt),
 			sc.VulnVersion, nanos(sc.VulnUpdatedAt), counts, nullBytes(sc.Findings))
-		return err
+		if err != nil {
+			return err
+		}
+		return insertJobs(ctx, tx, jobs, time.Time{})
 	})
 }
 
@@ -227,23 +241,23 @@ func (s *Store) ImageScans(ctx context.Context, digests []string) (map[string]*m
 // staleImageScansQuery repeats image_scans_stale's condition, so that
 // SQLite sees the partial index applies.
 const staleImageScansQuery = `
-	SELECT digest FROM image_scans
-	WHERE status IN ('COMPLETE', 'FAILED') AND vuln_version < ?1
-	ORDER BY completed_at NULLS FIRST, digest LIMIT ?2`
+	SELECT digest, vuln_version FROM image_scans
+	WHERE status IN ('COMPLETE', 'FAILED') AND digest > ?2 AND vuln_version < ?1
+	ORDER BY digest LIMIT ?3`
 
-func (s *Store) StaleImageScans(ctx context.Context, version int64, limit int) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, staleImageScansQuery, version, sqlLimit(limit))
+func (s *Store) StaleImageScans(ctx context.Context, version int64, after string, limit int) ([]meta.StaleScan, error) {
+	rows, err := s.r.QueryContext(ctx, staleImageScansQuery, version, after, sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("meta/sqlite: stale image scans: %w", err)
 	}
 	defer rows.Close()
-	var out []string
+	var out []meta.StaleScan
 	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
+		var sc meta.StaleScan
+		if err := rows.Scan(&sc.Digest, &sc.VulnVersion); err != nil {
 			return nil, fmt.Errorf("meta/sqlite: stale image scans: %w", err)
 		}
-		out = append(out, d)
+		out = append(out, sc)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("meta/sqlite: stale image scans: %w", err)

@@ -18,7 +18,7 @@ func TestScanQueryPlans(t *testing.T) {
 		{"ImageScans", imageScansQuery, "USING INDEX sqlite_autoindex_image_scans_1 (digest=?)", []any{`["sha256:x","sha256:y"]`}},
 		{"ScanRequests", scanRequestsQuery, "USING PRIMARY KEY (repo_id=? AND digest=?)", []any{1, `["sha256:x","sha256:y"]`}},
 		{"RequestsForDigest", requestsForDigestQuery, "USING INDEX scan_requests_digest (digest=?)", []any{"sha256:x"}},
-		{"StaleImageScans", staleImageScansQuery, "USING COVERING INDEX image_scans_stale (vuln_version<?)", []any{3, 10}},
+		{"StaleImageScans", staleImageScansQuery, "USING COVERING INDEX image_scans_stale (digest>?)", []any{3, "sha256:a", 10}},
 	} {
 		plan := queryPlan(t, s, tc.name, tc.query, tc.args...)
 		joined := strings.Join(plan, "; ")
