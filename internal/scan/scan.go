@@ -337,7 +337,7 @@ func (s *Service) runScanJob(ctx context.Context, j *meta.Job) error {
 		// scanned against the same data, it is not scanned again.
 		prev, err := s.store.ImageScan(ctx, p.Digest)
 		if err == nil && prev.Status == meta.ScanComplete && prev.VulnVersion == version.Version {
-			return nil
+			return s.attachSharedSBOM(ctx, reg, p.Repository, m, prev)
 		}
 		if err != nil && !errors.Is(err, meta.ErrNotFound) {
 			return err
@@ -380,6 +380,9 @@ func (s *Service) runScanJob(ctx context.Context, j *meta.Job) error {
 	}
 	data, err := encodeFindings(findings)
 	if err != nil {
+		return err
+	}
+	if err := s.attachSBOM(ctx, reg, p.Repository, m, started, inv); err != nil {
 		return err
 	}
 	return s.finish(ctx, &meta.ImageScan{Digest: p.Digest, Status: meta.ScanComplete, StartedAt: started,
