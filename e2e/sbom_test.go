@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +133,8 @@ func TestSBOMReferrer(t *testing.T) {
 	if src := listed["lodash@4.17.15"]; !strings.Contains(src, "/app/node_modules/lodash/package.json") {
 		t.Errorf("lodash's sourceInfo %q does not say where it was found", src)
 	}
+
+	orasDiscoverAndPull(t, b, "sbom/app", slimDigest, refs[0])
 
 	// The image scanned for plain/app, pushed to sbom/app: its scan is
 	// shared, and its SBOM made for sbom/app alone.
@@ -272,4 +276,39 @@ func sbomDocument(t *testing.T, b *berth, repo string, ref v1.Descriptor, subjec
 		t.Fatal(err)
 	}
 	return doc
+}
+
+// orasDiscoverAndPull runs the commands docs/scanning.md shows, when oras
+// is installed: `oras discover` lists the SBOM under the image, and `oras
+// pull` of the referrer writes the document under its file name.
+func orasDiscoverAndPull(t *testing.T, b *berth, repo string, subject v1.Hash, ref v1.Descriptor) {
+	t.Helper()
+	oras, err := exec.LookPath("oras")
+	if err != nil {
+		t.Log("oras is not installed: oras discover and oras pull not run")
+		return
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(oras, append(args, "--plain-http", "-u", "AWS", "--password-stdin")...)
+		cmd.Stdin = strings.NewReader(b.Password(t))
+		// Its own home, so that no credentials of the machine's are used.
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("oras %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	out := run("discover", "--distribution-spec", "v1.1-referrers-api", b.Host+"/"+repo+"@"+subject.String())
+	t.Logf("oras discover:\n%s", out)
+	if !strings.Contains(out, spdxType) || !strings.Contains(out, ref.Digest.String()) {
+		t.Errorf("oras discover does not show the SBOM %s:\n%s", ref.Digest, out)
+	}
+	dir := t.TempDir()
+	run("pull", "-o", dir, b.Host+"/"+repo+"@"+ref.Digest.String())
+	doc, err := os.ReadFile(filepath.Join(dir, "sbom.spdx.json"))
+	if err != nil || !strings.Contains(string(doc), `"SPDX-2.3"`) {
+		t.Errorf("oras pull of the SBOM: %v\n%s", err, doc)
+	}
 }
