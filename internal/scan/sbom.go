@@ -105,10 +105,12 @@ func (s *Service) attach(ctx context.Context, reg meta.RegistryKey, repo string,
 	// The image may have gone while it was scanned. A referrer may be
 	// pushed before its subject, so the push would not say so; it is
 	// asked, and an SBOM of nothing is not pushed.
-	if _, err := s.reg.GetManifest(ctx, reg, repo, m.Digest); errors.Is(err, registry.ErrManifestUnknown) || errors.Is(err, registry.ErrNameUnknown) {
+	_, err = s.reg.GetManifest(ctx, reg, repo, m.Digest)
+	switch {
+	case errors.Is(err, registry.ErrManifestUnknown), errors.Is(err, registry.ErrNameUnknown):
 		return nil
-	} else if err != nil {
-		return err
+	case err != nil:
+		return fmt.Errorf("image %s of %s: %w", subject, repo, err)
 	}
 	pushed, err := pushSBOM(ctx, ar, reg, repo, m, format, doc, created)
 	if err != nil {
