@@ -387,11 +387,21 @@ func TestAccountSettings(t *testing.T) {
 	if v, _ := s.AccountSetting(ctx, other, "BLOB_MOUNTING"); v != "DISABLED" {
 		t.Errorf("BLOB_MOUNTING in another region = %q, want the default", v)
 	}
+	for _, v := range []string{ScanSBOMCycloneDX, ScanSBOMSPDX} {
+		if err := s.PutAccountSetting(ctx, testReg, SettingScanSBOM, v); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.AccountSetting(ctx, testReg, SettingScanSBOM); got != v {
+			t.Errorf("%s = %q after putting %s", SettingScanSBOM, got, v)
+		}
+	}
 	for _, tc := range []struct{ name, value, member string }{
 		{"NO_SUCH_SETTING", "X", "name"},
 		{"BLOB_MOUNTING", "MAYBE", "value"},
 		{"BASIC_SCAN_TYPE_VERSION", "CLAIR", "value"}, // retired: the model lists AWS_NATIVE only
 		{"blob_mounting", "ENABLED", "name"},
+		{SettingScanSBOM, "SWID", "value"},
+		{SettingScanSBOM, "spdx", "value"},
 	} {
 		err := s.PutAccountSetting(ctx, testReg, tc.name, tc.value)
 		if !errors.Is(err, ErrParameterInvalid) || !strings.Contains(err.Error(), "'"+tc.member+"'") {

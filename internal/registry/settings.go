@@ -19,14 +19,29 @@ type AccountSettingDef struct {
 	Default string
 }
 
+// SettingScanSBOM is a Berth extension, not an ECR setting: whether image
+// scanning attaches the inventory it takes to the scanned image as an SBOM
+// (an OCI referrer), and in which format. The API model leaves account
+// setting names and values free strings (a name of 1 to 64 characters),
+// so the AWS CLI and SDKs put and get it like ECR's own. Its values other
+// than ScanSBOMDisabled are the formats package scan/sbom writes.
+const (
+	SettingScanSBOM   = "BERTH_SCAN_SBOM"
+	ScanSBOMDisabled  = "DISABLED"
+	ScanSBOMSPDX      = "SPDX"
+	ScanSBOMCycloneDX = "CYCLONEDX"
+)
+
 // AccountSettings are the settings GetAccountSetting and PutAccountSetting
 // know, with the values the API model documents as valid. The defaults are
 // those of a new ECR account: the AWS-native basic scan, the V2 registry
-// policy scope, blob mounting off.
+// policy scope, blob mounting off; and Berth's SBOMs off, as an extension
+// is opted into.
 var AccountSettings = []AccountSettingDef{
 	{Name: "BASIC_SCAN_TYPE_VERSION", Values: []string{"AWS_NATIVE"}, Default: "AWS_NATIVE"},
 	{Name: "REGISTRY_POLICY_SCOPE", Values: []string{"V2"}, Default: "V2"},
 	{Name: "BLOB_MOUNTING", Values: []string{"ENABLED", "DISABLED"}, Default: "DISABLED"},
+	{Name: SettingScanSBOM, Values: []string{ScanSBOMDisabled, ScanSBOMSPDX, ScanSBOMCycloneDX}, Default: ScanSBOMDisabled},
 }
 
 func accountSetting(name string) (AccountSettingDef, error) {

@@ -356,6 +356,9 @@ func (s *Service) runScanJob(ctx context.Context, j *meta.Job) error {
 		// scans.
 		prev, err := s.store.ImageScan(ctx, p.Digest)
 		if err == nil && upToDate(prev, p.Trigger, version.Version) {
+			if prev.Status == meta.ScanComplete {
+				return s.attachSharedSBOM(ctx, reg, p.Repository, m, prev)
+			}
 			return nil
 		}
 		if err != nil && !errors.Is(err, meta.ErrNotFound) {
@@ -397,6 +400,9 @@ func (s *Service) runScanJob(ctx context.Context, j *meta.Job) error {
 	}
 	data, err := encodeFindings(findings)
 	if err != nil {
+		return err
+	}
+	if err := s.attachSBOMs(ctx, p, m, started, inv); err != nil {
 		return err
 	}
 	return done(&meta.ImageScan{Status: meta.ScanComplete, Description: "The scan was completed successfully.",
