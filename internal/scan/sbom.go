@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -92,7 +91,7 @@ func (s *Service) attachSBOMs(ctx context.Context, p scanJob, m *meta.Manifest, 
 // that the document says which scan it belongs to.
 func (s *Service) attachSharedSBOM(ctx context.Context, reg meta.RegistryKey, repo string, m *meta.Manifest, prev *meta.ImageScan) error {
 	return s.attach(ctx, reg, repo, m, prev.StartedAt, func(ctx context.Context) (*inventory.Result, error) {
-		return s.takeInventory(ctx, reg, repo, m)
+		return s.takeInventoryAgain(ctx, reg, repo, m)
 	})
 }
 
@@ -209,24 +208,11 @@ func pushSBOM(ctx context.Context, ar sbomRegistry, reg meta.RegistryKey, repo s
 	return d, nil
 }
 
-// takeInventory takes the inventory of image m, read through repository
-// repo, as a scan does. An image the scan could read and this cannot
-// (unsupported, a layer unreadable) gets no SBOM: that is logged, not
-// retried.
-func (s *Service) takeInventory(ctx context.Context, reg meta.RegistryKey, repo string, m *meta.Manifest) (*inventory.Result, error) {
-	src := inventory.Source{Blobs: s.blobs, Manifests: inventory.ManifestFunc(func(ctx context.Context, d digest.Digest) ([]byte, string, error) {
-		m, err := s.reg.GetManifest(ctx, reg, repo, d.String())
-		if err != nil {
-			return nil, "", err
-		}
-		return m.Content, m.MediaType, nil
-	})}
-	if s.opts.ScratchDir != "" {
-		if err := os.MkdirAll(s.opts.ScratchDir, 0o700); err != nil {
-			return nil, fmt.Errorf("scratch directory: %w", err)
-		}
-	}
-	inv, err := inventory.Take(ctx, src, m.Content, m.MediaType, inventory.Options{ScratchDir: s.opts.ScratchDir, Logger: s.log})
+// takeInventoryAgain takes the inventory of image m for an SBOM, as its
+// scan did. An image the scan could read and this cannot (unsupported, a
+// layer unreadable) gets no SBOM: that is logged, not retried.
+func (s *Service) takeInventoryAgain(ctx context.Context, reg meta.RegistryKey, repo string, m *meta.Manifest) (*inventory.Result, error) {
+	inv, err := s.takeInventory(ctx, reg, repo, m)
 	var layerErr *inventory.LayerError
 	switch {
 	case errors.Is(err, inventory.ErrUnsupportedImage) || errors.As(err, &layerErr) && errors.Is(err, inventory.ErrUnreadableLayer):

@@ -368,19 +368,7 @@ func (s *Service) runScanJob(ctx context.Context, j *meta.Job) error {
 	if err := s.store.PutImageScan(ctx, &meta.ImageScan{Digest: p.Digest, Status: meta.ScanInProgress, StartedAt: started}, nil); err != nil {
 		return err
 	}
-	src := inventory.Source{Blobs: s.blobs, Manifests: inventory.ManifestFunc(func(ctx context.Context, d digest.Digest) ([]byte, string, error) {
-		m, err := s.reg.GetManifest(ctx, reg, p.Repository, d.String())
-		if err != nil {
-			return nil, "", err
-		}
-		return m.Content, m.MediaType, nil
-	})}
-	if s.opts.ScratchDir != "" {
-		if err := os.MkdirAll(s.opts.ScratchDir, 0o700); err != nil {
-			return fmt.Errorf("scratch directory: %w", err)
-		}
-	}
-	inv, err := inventory.Take(ctx, src, m.Content, m.MediaType, inventory.Options{ScratchDir: s.opts.ScratchDir, Logger: s.log})
+	inv, err := s.takeInventory(ctx, reg, p.Repository, m)
 	var layerErr *inventory.LayerError
 	switch {
 	case errors.Is(err, inventory.ErrUnsupportedImage):
@@ -407,6 +395,25 @@ func (s *Service) runScanJob(ctx context.Context, j *meta.Job) error {
 	}
 	return done(&meta.ImageScan{Status: meta.ScanComplete, Description: "The scan was completed successfully.",
 		SeverityCounts: counts, Findings: data})
+}
+
+// takeInventory takes the inventory of image m, reading it (an index's
+// images included) through repository repo, so that every blob read is one
+// the repository holds. Its errors are inventory.Take's.
+func (s *Service) takeInventory(ctx context.Context, reg meta.RegistryKey, repo string, m *meta.Manifest) (*inventory.Result, error) {
+	src := inventory.Source{Blobs: s.blobs, Manifests: inventory.ManifestFunc(func(ctx context.Context, d digest.Digest) ([]byte, string, error) {
+		m, err := s.reg.GetManifest(ctx, reg, repo, d.String())
+		if err != nil {
+			return nil, "", err
+		}
+		return m.Content, m.MediaType, nil
+	})}
+	if s.opts.ScratchDir != "" {
+		if err := os.MkdirAll(s.opts.ScratchDir, 0o700); err != nil {
+			return nil, fmt.Errorf("scratch directory: %w", err)
+		}
+	}
+	return inventory.Take(ctx, src, m.Content, m.MediaType, inventory.Options{ScratchDir: s.opts.ScratchDir, Logger: s.log})
 }
 
 // upToDate tells whether a scan on push or a continuous rescan can stand
