@@ -83,8 +83,11 @@ func TestSecretValue(t *testing.T) {
 	}
 	for what, call := range map[string]func() error{
 		"a missing secret": func() error { _, err := s.SecretValue(ctx, reg.Account, reg.Region, "nope"); return err },
-		"another account":  func() error { _, err := s.SecretValue(ctx, "222222222222", reg.Region, "ecr-pullthroughcache/hub"); return err },
-		"another region":   func() error { _, err := s.SecretValue(ctx, reg.Account, "us-east-1", w.ARN); return err },
+		"another account": func() error {
+			_, err := s.SecretValue(ctx, "222222222222", reg.Region, "ecr-pullthroughcache/hub")
+			return err
+		},
+		"another region": func() error { _, err := s.SecretValue(ctx, reg.Account, "us-east-1", w.ARN); return err },
 	} {
 		if err := call(); !errors.Is(err, ErrNotFound) {
 			t.Errorf("SecretValue of %s: %v, want ErrNotFound", what, err)
