@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -34,6 +35,12 @@ func (b *berth) awsConfig(region, akid, secret string) aws.Config {
 // ECR is an aws-sdk-go-v2 ECR client for b, signed with the root keys.
 func (b *berth) ECR() *ecr.Client {
 	return ecr.NewFromConfig(b.awsConfig(testRegion, testAccessKeyID, testSecretAccessKey))
+}
+
+// SecretsManager is an aws-sdk-go-v2 Secrets Manager client for b, signed
+// with the root keys.
+func (b *berth) SecretsManager() *secretsmanager.Client {
+	return secretsmanager.NewFromConfig(b.awsConfig(testRegion, testAccessKeyID, testSecretAccessKey))
 }
 
 // STS is an aws-sdk-go-v2 STS client for b.

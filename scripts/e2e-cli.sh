@@ -775,6 +775,75 @@ t_no_login() {
 check "(a) docker push without docker login: no basic auth credentials" t_no_login
 
 # ---------------------------------------------------------------------------
+# BEGIN Secrets Manager (issue 14: the pull-through cache's credentials)
+log "6. Secrets Manager with the AWS CLI"
+
+t_sm_create_get() {
+  local out arn
+  out=$(show aws secretsmanager create-secret --name ecr-pullthroughcache/docker-hub \
+    --secret-string '{"username":"e2e","accessToken":"t1"}' --tags Key=team,Value=build)
+  arn=$(printf '%s' "$out" | json 'd["ARN"]')
+  case $arn in
+    arn:aws:secretsmanager:$REGION:$ACCOUNT:secret:ecr-pullthroughcache/docker-hub-??????) ;;
+    *) echo "ARN $arn is not Secrets Manager's shape"; return 1 ;;
+  esac
+  put sm_arn "$arn"
+  out=$(show aws secretsmanager get-secret-value --secret-id ecr-pullthroughcache/docker-hub --query SecretString --output text)
+  expect_eq "the value by name" "$out" '{"username":"e2e","accessToken":"t1"}'
+  out=$(show aws secretsmanager get-secret-value --secret-id "$arn" --query 'VersionStages[0]' --output text)
+  expect_eq "the label by ARN" "$out" AWSCURRENT
+}
+check "aws secretsmanager create-secret / get-secret-value, by name and by ARN" t_sm_create_get
+
+t_sm_versions() {
+  local out
+  aws secretsmanager put-secret-value --secret-id ecr-pullthroughcache/docker-hub --secret-string second >/dev/null
+  out=$(show aws secretsmanager get-secret-value --secret-id ecr-pullthroughcache/docker-hub --version-stage AWSPREVIOUS --query SecretString --output text)
+  expect_eq "AWSPREVIOUS after put-secret-value" "$out" '{"username":"e2e","accessToken":"t1"}'
+  out=$(show aws secretsmanager describe-secret --secret-id ecr-pullthroughcache/docker-hub)
+  expect_eq "labels" "$(printf '%s' "$out" | json 'sorted(sum(d["VersionIdsToStages"].values(), []))')" '["AWSCURRENT", "AWSPREVIOUS"]'
+  expect_eq "tags" "$(printf '%s' "$out" | json 'd["Tags"]')" '[{"Key": "team", "Value": "build"}]'
+}
+check "aws secretsmanager put-secret-value moves AWSCURRENT and AWSPREVIOUS" t_sm_versions
+
+t_sm_list() {
+  local out
+  aws secretsmanager create-secret --name unrelated --secret-string x >/dev/null
+  out=$(show aws secretsmanager list-secrets --filters Key=name,Values=ecr-pullthroughcache/ --query 'SecretList[].Name' --output text)
+  expect_eq "list-secrets by name prefix" "$out" ecr-pullthroughcache/docker-hub
+  out=$(show aws secretsmanager list-secrets --filters Key=name,Values='!ecr-pullthroughcache/' --query 'SecretList[].Name' --output text)
+  expect_eq "list-secrets by a negated prefix" "$out" unrelated
+}
+check "aws secretsmanager list-secrets --filters" t_sm_list
+
+t_sm_delete() {
+  local out
+  show aws secretsmanager delete-secret --secret-id ecr-pullthroughcache/docker-hub --recovery-window-in-days 7 >/dev/null
+  out=$(show_all must_fail aws secretsmanager get-secret-value --secret-id ecr-pullthroughcache/docker-hub)
+  expect_contains "get-secret-value of a deleted secret" "$out" \
+    "(InvalidRequestException) when calling the GetSecretValue operation: You can't perform this operation on the secret because it was marked for deletion."
+  aws secretsmanager restore-secret --secret-id ecr-pullthroughcache/docker-hub >/dev/null
+  out=$(show aws secretsmanager get-secret-value --secret-id ecr-pullthroughcache/docker-hub --query SecretString --output text)
+  expect_eq "the value after restore-secret" "$out" second
+  aws secretsmanager delete-secret --secret-id unrelated --force-delete-without-recovery >/dev/null
+  out=$(show_all must_fail aws secretsmanager describe-secret --secret-id unrelated)
+  expect_contains "describe-secret after a forced deletion" "$out" \
+    "(ResourceNotFoundException) when calling the DescribeSecret operation: Secrets Manager can't find the specified secret."
+}
+check "aws secretsmanager delete-secret / restore-secret / --force-delete-without-recovery" t_sm_delete
+
+t_sm_bad_input() {
+  local out
+  out=$(show_all must_fail aws secretsmanager delete-secret --secret-id ecr-pullthroughcache/docker-hub --recovery-window-in-days 3)
+  expect_contains "a 3-day recovery window" "$out" "(InvalidParameterException)"
+  out=$(show_all must_fail aws secretsmanager create-secret --name 'bad name' --secret-string x)
+  expect_contains "a name with a space" "$out" \
+    "(ValidationException) when calling the CreateSecret operation: Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!"
+}
+check "aws secretsmanager: bad input answers Secrets Manager's exceptions" t_sm_bad_input
+# END Secrets Manager
+
+# ---------------------------------------------------------------------------
 echo
 echo "ran in $((SECONDS - START_SECONDS))s"
 if [ "$FAILED" -gt 0 ]; then

@@ -171,5 +171,46 @@ def _():
     expect(code == "RepositoryNotFoundException", "deleting twice answers %r" % code)
 
 
+# BEGIN Secrets Manager (issue 14: the pull-through cache's credentials)
+sm = boto3.client(
+    "secretsmanager",
+    endpoint_url=ENDPOINT,
+    region_name=REGION,
+    config=Config(retries={"max_attempts": 1}, connect_timeout=10, read_timeout=60),
+)
+SM_NAME = "ecr-pullthroughcache/boto3-%d" % os.getpid()
+
+
+@check("secretsmanager create_secret / get_secret_value / put_secret_value with boto3")
+def _():
+    out = sm.create_secret(Name=SM_NAME, SecretBinary=b"\x00\x01binary", Tags=[{"Key": "by", "Value": "boto3"}])
+    arn = out["ARN"]
+    expect(arn.startswith("arn:aws:secretsmanager:") and arn.rsplit("-", 1)[0].endswith(":secret:" + SM_NAME), "ARN %r" % arn)
+    got = sm.get_secret_value(SecretId=arn)
+    expect(got["SecretBinary"] == b"\x00\x01binary" and "SecretString" not in got, "binary value %r" % got)
+    sm.put_secret_value(SecretId=SM_NAME, SecretString="two")
+    expect(sm.get_secret_value(SecretId=SM_NAME)["SecretString"] == "two", "AWSCURRENT after put_secret_value")
+    prev = sm.get_secret_value(SecretId=SM_NAME, VersionStage="AWSPREVIOUS")
+    expect(prev["SecretBinary"] == b"\x00\x01binary", "AWSPREVIOUS %r" % prev)
+    names = [s["Name"] for page in sm.get_paginator("list_secrets").paginate(
+        Filters=[{"Key": "tag-value", "Values": ["boto3"]}], PaginationConfig={"PageSize": 1}) for s in page["SecretList"]]
+    expect(names == [SM_NAME], "list_secrets by tag value: %r" % names)
+
+
+@check("secretsmanager: a secret marked for deletion -> InvalidRequestException; a missing one -> ResourceNotFoundException")
+def _():
+    sm.delete_secret(SecretId=SM_NAME, RecoveryWindowInDays=7)
+    try:
+        sm.get_secret_value(SecretId=SM_NAME)
+        expect(False, "get_secret_value of a deleted secret succeeded")
+    except sm.exceptions.InvalidRequestException as e:
+        msg = e.response["Error"]["Message"]
+        expect("marked for deletion" in msg, "message %r" % msg)
+    sm.delete_secret(SecretId=SM_NAME, ForceDeleteWithoutRecovery=True)
+    code = error_code(sm.describe_secret, SecretId=SM_NAME)
+    expect(code == "ResourceNotFoundException", "describe_secret after a forced deletion answers %r" % code)
+# END Secrets Manager
+
+
 print("boto3 %s (botocore %s): %d ok, %d failed" % (boto3.__version__, __import__("botocore").__version__, results["ok"], results["fail"]), flush=True)
 sys.exit(1 if results["fail"] else 0)

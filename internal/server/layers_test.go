@@ -22,6 +22,7 @@ func TestLayers(t *testing.T) {
 		{"iam", domain},
 		{"vulndb", domain},
 		{"scan", domain},
+		{"secrets", domain},
 		// A migration copies through the stores' interfaces, never their SQL.
 		{"migrate", domain},
 		{"awsapi", frontDoor},
@@ -29,6 +30,7 @@ func TestLayers(t *testing.T) {
 		{"ecrpublicapi", frontDoor},
 		{"iamapi", frontDoor},
 		{"stsapi", frontDoor},
+		{"secretsapi", frontDoor},
 		{"ocidist", frontDoor},
 	} {
 		p, err := build.Import(module+"internal/"+tc.pkg, "", 0)

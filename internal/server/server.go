@@ -36,6 +36,8 @@ import (
 	"github.com/berth-registry/berth/internal/ocidist"
 	"github.com/berth-registry/berth/internal/registry"
 	"github.com/berth-registry/berth/internal/scan"
+	"github.com/berth-registry/berth/internal/secrets"
+	"github.com/berth-registry/berth/internal/secretsapi"
 	"github.com/berth-registry/berth/internal/stsapi"
 	"github.com/berth-registry/berth/internal/vulndb"
 	"github.com/berth-registry/berth/internal/vulndb/httpfetch"
@@ -66,6 +68,10 @@ type Server struct {
 	vulns *vulndb.DB
 	// clock is this node's reading of the database's clock.
 	clock *dbclock.Clock
+	// secrets is Secrets Manager's secrets (the pull-through cache's
+	// upstream credentials), their values sealed with a key derived from
+	// the login-token key.
+	secrets *secrets.Service
 }
 
 // New opens storage under the data directory and builds the handlers.
@@ -200,6 +206,13 @@ func (s *Server) openIdentities() error {
 		return fmt.Errorf("--token-key: %w", err)
 	}
 	s.tokens = tokens
+	// Every node derives the same value key from the same token key, so
+	// any node decrypts what another encrypted (docs/secrets.md).
+	sec, err := secrets.New(s.meta, secrets.Options{TokenKey: key, Logger: s.log, Now: s.clock.Now})
+	if err != nil {
+		return fmt.Errorf("--token-key: %w", err)
+	}
+	s.secrets = sec
 	return nil
 }
 
@@ -230,7 +243,7 @@ func (s *Server) routes() (http.Handler, error) {
 	// (iam.PolicyReader), so the two are built in this order.
 	ids := iam.New(s.meta, iam.Options{Authorizer: authorizer, Changes: s.changes, Logger: s.log})
 	api, err := awsapi.New(awsapi.Options{
-		Services:   apiServices(ecr, stsapi.New(ids), iamapi.New(ids)),
+		Services:   apiServices(ecr, stsapi.New(ids), iamapi.New(ids), secretsapi.New(s.secrets)),
 		Directory:  s.dir,
 		Authorizer: authorizer,
 		Logger:     s.log,
@@ -266,8 +279,8 @@ func (s *Server) routes() (http.Handler, error) {
 // with no signature to say which service it is for goes to the first
 // whose model has its Action, else to the first of all, and STS is where
 // such a call has always gone.
-func apiServices(ecr *ecrapi.API, sts *stsapi.API, iam *iamapi.API) []*awsapi.Service {
-	return []*awsapi.Service{ecr.Service(), ecrpublicapi.Service(), sts.Service(), iam.Service()}
+func apiServices(ecr *ecrapi.API, sts *stsapi.API, iam *iamapi.API, sm *secretsapi.API) []*awsapi.Service {
+	return []*awsapi.Service{ecr.Service(), ecrpublicapi.Service(), sts.Service(), iam.Service(), sm.Service()}
 }
 
 // Listen binds the configured address; Addr then reports it.

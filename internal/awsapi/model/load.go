@@ -28,6 +28,8 @@ var services = map[string]*lazyModel{
 	"ecr-public": {},
 	"sts":        {},
 	"iam":        {},
+	// Secrets Manager: the pull-through cache's upstream credentials.
+	"secretsmanager": {},
 }
 
 type lazyModel struct {
@@ -46,7 +48,8 @@ func Services() []string {
 	return names
 }
 
-// Service returns the model of "ecr", "ecr-public", "sts" or "iam". The
+// Service returns the model of "ecr", "ecr-public", "sts", "iam" or
+// "secretsmanager". The
 // model is loaded and compiled on the first call and shared afterwards.
 func Service(name string) (*Model, error) {
 	lm, ok := services[name]

@@ -34,6 +34,9 @@ func TestServiceMetadata(t *testing.T) {
 		{"iam", Metadata{APIVersion: "2010-05-08", Protocol: "query", SigningName: "iam", EndpointPrefix: "iam",
 			ServiceID: "IAM", ServiceFullName: "AWS Identity and Access Management", SignatureVersion: "v4",
 			XMLNamespace: "https://iam.amazonaws.com/doc/2010-05-08/"}},
+		{"secretsmanager", Metadata{APIVersion: "2017-10-17", Protocol: "json", JSONVersion: "1.1",
+			TargetPrefix: "secretsmanager", SigningName: "secretsmanager", EndpointPrefix: "secretsmanager",
+			ServiceID: "Secrets Manager", ServiceFullName: "AWS Secrets Manager", SignatureVersion: "v4"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.service, func(t *testing.T) {
@@ -52,7 +55,7 @@ func TestServiceUnknown(t *testing.T) {
 	if _, err := Service("s3"); !errors.Is(err, ErrUnknownService) {
 		t.Fatalf("Service(s3) error = %v, want ErrUnknownService", err)
 	}
-	if got := Services(); !slices.Equal(got, []string{"ecr", "ecr-public", "iam", "sts"}) {
+	if got := Services(); !slices.Equal(got, []string{"ecr", "ecr-public", "iam", "secretsmanager", "sts"}) {
 		t.Errorf("Services() = %v", got)
 	}
 }

@@ -18,7 +18,8 @@ import (
 // to a repository's deletion or its blob's link to garbage collection, no
 // lost settings change, never both a commit and a deletion of a blob, one
 // holder of a lease, one worker per job, one import's vulnerability data
-// seen whole, one manual scan of an image per limit window) must hold
+// seen whole, one manual scan of an image per limit window, one secret of
+// a name, AWSCURRENT on one version after concurrent writes) must hold
 // across connections, not only within one handle's locks. open returns two
 // handles on one new, empty store; RunShared closes both.
 func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
@@ -41,6 +42,8 @@ func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 		{"Jobs/ClaimRace", testClaimRace},
 		{"Vulns/ConcurrentImports", testVulnConcurrentImports},
 		{"Scans/ConcurrentRequests", testConcurrentScanRequests},
+		{"Secrets/ConcurrentVersions", testConcurrentSecretVersions},
+		{"Secrets/ConcurrentCreate", testConcurrentCreateSecret},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := open(t)
@@ -125,4 +128,12 @@ func (h *twoHandles) FindVulns(ctx context.Context, keys []meta.VulnKey) ([]*met
 
 func (h *twoHandles) RequestScan(ctx context.Context, req meta.ScanRequest, jobs []meta.NewJob) error {
 	return h.pick().RequestScan(ctx, req, jobs)
+}
+
+func (h *twoHandles) CreateSecret(ctx context.Context, s *meta.Secret, v *meta.SecretVersion) error {
+	return h.pick().CreateSecret(ctx, s, v)
+}
+
+func (h *twoHandles) UpdateSecret(ctx context.Context, secretID int64, u meta.SecretUpdate) error {
+	return h.pick().UpdateSecret(ctx, secretID, u)
 }
