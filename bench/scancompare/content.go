@@ -71,6 +71,18 @@ func buildGoBinary(ctx context.Context, dir string) (string, error) {
 	return filepath.Join(dir, "app"), nil
 }
 
+const urllib3Summary = "HTTP library with thread-safe connection pooling, file post, and more."
+
+// pythonPackages are pip's installs in the application layer: name,
+// version, summary.
+var pythonPackages = [][3]string{
+	{"requests", "2.19.0", "Python HTTP for Humans."},
+	{"urllib3", "1.24.1", urllib3Summary},
+	{"Django", "3.2.19", "A high-level Python Web framework that encourages rapid development and clean, pragmatic design."},
+	{"PyYAML", "5.3", "YAML parser and emitter for Python"},
+	{"idna", "3.7", "Internationalized Domain Names in Applications (IDNA)"},
+}
+
 // distInfo is a wheel's installed metadata, as pip writes it: METADATA
 // (the fields wheels carry; scanners read Name and Version), INSTALLER.
 func distInfo(lw *layerWriter, name, version, summary string) error {
@@ -169,19 +181,16 @@ func buildRealImage(ctx context.Context, o options) (*image, error) {
 	if lw, err = newLayerWriter(filepath.Join(dir, "layer-app")); err != nil {
 		return nil, err
 	}
-	steps := []func() error{
-		func() error { return lw.bytes("usr/local/bin/app", 0o755, binBytes) },
-		func() error { return distInfo(lw, "requests", "2.19.0", "Python HTTP for Humans.") },
-		func() error { return distInfo(lw, "urllib3", "1.24.1", "HTTP library with thread-safe connection pooling, file post, and more.") },
-		func() error { return distInfo(lw, "Django", "3.2.19", "A high-level Python Web framework that encourages rapid development and clean, pragmatic design.") },
-		func() error { return distInfo(lw, "PyYAML", "5.3", "YAML parser and emitter for Python") },
-		func() error { return distInfo(lw, "idna", "3.7", "Internationalized Domain Names in Applications (IDNA)") },
-		func() error { return nodeModules(lw) },
+	if err := lw.bytes("usr/local/bin/app", 0o755, binBytes); err != nil {
+		return nil, err
 	}
-	for _, s := range steps {
-		if err := s(); err != nil {
+	for _, p := range pythonPackages {
+		if err := distInfo(lw, p[0], p[1], p[2]); err != nil {
 			return nil, err
 		}
+	}
+	if err := nodeModules(lw); err != nil {
+		return nil, err
 	}
 	if l, err = lw.close(); err != nil {
 		return nil, err
@@ -192,17 +201,13 @@ func buildRealImage(ctx context.Context, o options) (*image, error) {
 	if lw, err = newLayerWriter(filepath.Join(dir, "layer-pip")); err != nil {
 		return nil, err
 	}
-	steps = []func() error{
-		func() error { return lw.whiteout(sitePackages + "PyYAML-5.3.dist-info") },
-		func() error { return lw.whiteout(sitePackages + "urllib3-1.24.1.dist-info") },
-		func() error {
-			return distInfo(lw, "urllib3", "1.26.18", "HTTP library with thread-safe connection pooling, file post, and more.")
-		},
-	}
-	for _, s := range steps {
-		if err := s(); err != nil {
+	for _, name := range []string{"PyYAML-5.3", "urllib3-1.24.1"} {
+		if err := lw.whiteout(sitePackages + name + ".dist-info"); err != nil {
 			return nil, err
 		}
+	}
+	if err := distInfo(lw, "urllib3", "1.26.18", urllib3Summary); err != nil {
+		return nil, err
 	}
 	if l, err = lw.close(); err != nil {
 		return nil, err
