@@ -54,11 +54,15 @@ func runBench(ctx context.Context, o options, b *berth, real *image, dbDir strin
 		berthFinding int
 	}
 	var rows []*row
+	var loads []string // the 1-minute load average before each repetition
 	realBerth, realOSV := set(nil), set(nil)
 	for _, img := range images {
 		r := &row{img: img, berthSame: true, osvSame: true}
 		rows = append(rows, r)
 		for rep := range o.reps {
+			if avg, err := os.ReadFile("/proc/loadavg"); err == nil {
+				loads = append(loads, strings.Fields(string(avg))[0])
+			}
 			berthFirst := rep%2 == 0
 			for _, side := range []bool{berthFirst, !berthFirst} {
 				if side {
@@ -99,6 +103,7 @@ func runBench(ctx context.Context, o options, b *berth, real *image, dbDir strin
 	fmt.Printf("date:        %s (took %s)\n", time.Now().UTC().Format(time.RFC3339), time.Since(started).Round(time.Second))
 	fmt.Printf("machine:     nproc %d (%s), memory %s, %s/%s\n", runtime.NumCPU(), cpuModel(), memTotal(), runtime.GOOS, runtime.GOARCH)
 	fmt.Printf("repetitions: %d, Berth and osv-scanner back to back, the first alternating\n", o.reps)
+	fmt.Printf("noise:       1-min load average before each repetition %s (other work on the machine shows here)\n", strings.Join(loads, ", "))
 	fmt.Printf("data:        %s (golang.org/x/vulndb %s and hand-written records); berth vulndb import took %s\n",
 		counts, o.goVulnDBVersion, importTook.Round(time.Millisecond))
 	fmt.Printf("Berth:       berth serve (SQLite, local files) on loopback; a new repository per push, scan on push;\n")
@@ -130,7 +135,7 @@ func runBench(ctx context.Context, o options, b *berth, real *image, dbDir strin
 		if !r.berthSame || !r.osvSame {
 			same = fmt.Sprintf("NO (Berth same: %v, osv-scanner same: %v)", r.berthSame, r.osvSame)
 		}
-		tw.add("", "findings (each run: the real-content image's set?)", "", strconv.Itoa(r.berthFinding), same, "")
+		tw.add("", "findings; every run found the comparison's set", "", strconv.Itoa(r.berthFinding), same, "")
 	}
 	tw.print(os.Stdout)
 	for _, r := range rows {

@@ -145,6 +145,22 @@ func nodeModules(lw *layerWriter) error {
 	return lw.bytes(nodeApp+"package.json", 0o644, append(b, '\n'))
 }
 
+// globalNPM is a globally installed npm CLI (as the node images carry it)
+// with a bundled dependency: npm ships its dependencies inside its own
+// package, and no hidden lockfile lists them.
+func globalNPM(lw *layerWriter) error {
+	for _, p := range []struct{ dir, name, version string }{
+		{"usr/local/lib/node_modules/npm/", "npm", "10.2.4"},
+		{"usr/local/lib/node_modules/npm/node_modules/ip/", "ip", "2.0.0"},
+	} {
+		b, _ := json.MarshalIndent(map[string]any{"name": p.name, "version": p.version, "license": "MIT"}, "", "  ")
+		if err := lw.bytes(p.dir+"package.json", 0o644, append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // buildRealImage makes the real-content image: the Debian root, the
 // application (a Go binary, Python packages, a node_modules tree), and a
 // layer that uninstalls one Python package and upgrades another, as a
@@ -190,6 +206,9 @@ func buildRealImage(ctx context.Context, o options) (*image, error) {
 		}
 	}
 	if err := nodeModules(lw); err != nil {
+		return nil, err
+	}
+	if err := globalNPM(lw); err != nil {
 		return nil, err
 	}
 	if l, err = lw.close(); err != nil {
