@@ -52,6 +52,7 @@ func runBench(ctx context.Context, o options, b *berth, real *image, dbDir strin
 		berthSame    bool
 		osvSame      bool
 		berthFinding int
+		osvFinding   int
 	}
 	var rows []*row
 	var loads []string // the 1-minute load average before each repetition
@@ -88,6 +89,7 @@ func runBench(ctx context.Context, o options, b *berth, real *image, dbDir strin
 					log.Printf("%s rep %d, osv-scanner: %s, peak RSS %.1f MiB, %d findings",
 						img.name, rep+1, run.wall.Round(time.Millisecond), mib(run.maxRSS), len(run.set))
 					r.osv = append(r.osv, sample{total: run.wall, cpu: run.cpu, maxRSS: run.maxRSS})
+					r.osvFinding = len(run.set)
 					if realOSV == nil {
 						realOSV = run.set
 					} else if !sameSet(realOSV, run.set) {
@@ -131,11 +133,8 @@ func runBench(ctx context.Context, o options, b *berth, real *image, dbDir strin
 		br, or := sizes(r.berth, func(s sample) int64 { return s.maxRSS }), sizes(r.osv, func(s sample) int64 { return s.maxRSS })
 		tw.add("", "peak RSS (Berth: the server during push and scan)", "MiB", spread(br), spread(or), ratioF(medianF(br), medianF(or)))
 		tw.add("", "RSS of the idle server before the push", "MiB", spread(sizes(r.berth, func(s sample) int64 { return s.rssBefore })), "—", "")
-		same := "yes"
-		if !r.berthSame || !r.osvSame {
-			same = fmt.Sprintf("NO (Berth same: %v, osv-scanner same: %v)", r.berthSame, r.osvSame)
-		}
-		tw.add("", "findings; every run found the comparison's set", "", strconv.Itoa(r.berthFinding), same, "")
+		tw.add("", "findings (the same set in every run of both images?)", "", fmt.Sprintf("%d (%s)", r.berthFinding, yesNo(r.berthSame)),
+			fmt.Sprintf("%d (%s)", r.osvFinding, yesNo(r.osvSame)), "")
 	}
 	tw.print(os.Stdout)
 	for _, r := range rows {
@@ -204,6 +203,13 @@ func procCPU(pid int) (time.Duration, error) {
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(utime+stime) * time.Second / 100, nil // USER_HZ
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "NO"
 }
 
 func sameSet(a, b set) bool {
