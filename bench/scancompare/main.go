@@ -115,7 +115,7 @@ func run(ctx context.Context, o options) error {
 	if err := res.err(); err != nil {
 		return err
 	}
-	fmt.Printf("comparison: the same (package, version, vulnerability id) set, %d findings, and %d explained differences; took %s\n",
+	fmt.Printf("comparison: the same (package, version, vulnerability id) set, %d findings; explained differences: %d; took %s\n",
 		len(res.same), len(res.explained), time.Since(start).Round(time.Second))
 	if !o.bench {
 		return nil
