@@ -1,8 +1,8 @@
 // Package meta defines Berth's transactional metadata store: repositories,
 // blob links, upload sessions, manifests and tags, lifecycle policies, what
 // garbage collection needs, leases, background jobs, IAM's identities, the
-// vulnerability data image scanning matches against, and image scans with
-// the requests for them. Each method is one transaction; the checks a
+// vulnerability data image scanning matches against, image scans with
+// the requests for them, and the state of images' replications. Each method is one transaction; the checks a
 // method makes (a manifest's references exist, a tag is not immutable)
 // happen inside it, so concurrent requests on several nodes cannot
 // interleave between check and write.
@@ -13,7 +13,7 @@
 //
 // The interfaces are split by concern, one file each with its records
 // (repository.go, image.go, upload.go, lifecycle.go, gc.go, lease.go,
-// jobs.go, iam.go, vulndb.go, scan.go); Store is their union. Every
+// jobs.go, iam.go, vulndb.go, scan.go, replication.go); Store is their union. Every
 // implementation passes the suite in package metatest; repocache is a
 // decorator any implementation can wear.
 package meta
@@ -36,6 +36,7 @@ type Store interface {
 	IAMStore
 	VulnStore
 	ScanStore
+	ReplicationStore
 
 	// Ping reports whether the store reaches its database now: the
 	// readiness probe's question.
