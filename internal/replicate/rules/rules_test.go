@@ -10,7 +10,9 @@ import (
 
 var self = Destination{Region: "us-east-1", RegistryID: "111111111111"}
 
-func dest(region, account string) Destination { return Destination{Region: region, RegistryID: account} }
+func dest(region, account string) Destination {
+	return Destination{Region: region, RegistryID: account}
+}
 
 func prefix(p string) Filter { return Filter{Filter: p, FilterType: FilterPrefixMatch} }
 
