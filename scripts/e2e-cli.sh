@@ -672,6 +672,72 @@ t_crane_pull() {
 }
 check "crane pull $REG/crane-copy:v1: same digest, same files" t_crane_pull
 
+# --- replication (issue #14) -------------------------------------------------
+log "3b. replication"
+REPL_ACCOUNT=222222222222
+
+t_repl_config() {
+  local cfg out
+  cfg='{"rules":[{"destinations":[{"region":"us-west-2","registryId":"'$ACCOUNT'"},{"region":"'$REGION'","registryId":"'$REPL_ACCOUNT'"}],"repositoryFilters":[{"filter":"repl/","filterType":"PREFIX_MATCH"}]}]}'
+  show aws ecr put-replication-configuration --replication-configuration "$cfg" >/dev/null
+  out=$(show aws ecr describe-registry)
+  expect_eq "destinations" "$(json 'len(d["replicationConfiguration"]["rules"][0]["destinations"])' <<<"$out")" 2
+  expect_eq "filter" "$(json 'd["replicationConfiguration"]["rules"][0]["repositoryFilters"][0]["filter"]' <<<"$out")" repl/
+  out=$(show_all must_fail aws ecr put-replication-configuration --replication-configuration \
+    '{"rules":[{"destinations":[{"region":"'$REGION'","registryId":"'$ACCOUNT'"}]}]}')
+  expect_contains "replicating to itself" "$out" "InvalidParameterException"
+  # The other account, for cross-account replication.
+  show "$TMP/bin/berth" admin create-account --data "$TMP/berth-data" ${E2E_META:+--meta "$E2E_META"} \
+    --account-id "$REPL_ACCOUNT" --output json >"$TMP/repl-account.json"
+}
+check "aws ecr put-replication-configuration (us-west-2, account $REPL_ACCOUNT), describe-registry, replicating to itself refused" t_repl_config
+
+# repl_status REGION ACCOUNT: the status of repl/app:v1's replication there.
+repl_status() {
+  aws ecr describe-image-replication-status --repository-name repl/app --image-id imageTag=v1 |
+    json '[s["status"] + " " + s.get("failureCode", "") for s in d["replicationStatuses"] if s["region"] == "'$1'" and s["registryId"] == "'$2'"][0]'
+}
+
+# wait_repl REGION ACCOUNT STATUS: waits up to 60s for the status.
+wait_repl() {
+  local st i
+  for i in $(seq 1 120); do
+    st=$(repl_status "$1" "$2" 2>/dev/null || true)
+    case $st in "$3"*) echo "$st"; return 0 ;; esac
+    sleep 0.5
+  done
+  echo "replication to $2 in $1: $st, want $3"
+  return 1
+}
+
+t_repl_push() {
+  local digest out
+  aws ecr create-repository --repository-name repl/app >/dev/null
+  crane copy "$REG/crane-repo:v1" "$REG/repl/app:v1"
+  digest=$(crane digest "$REG/repl/app:v1")
+  put repl_digest "$digest"
+  wait_repl us-west-2 "$ACCOUNT" COMPLETE
+  out=$(show aws ecr describe-images --region us-west-2 --repository-name repl/app)
+  expect_eq "the replica in us-west-2" "$(json 'd["imageDetails"][0]["imageDigest"] + " " + d["imageDetails"][0]["imageTags"][0]' <<<"$out")" "$digest v1"
+}
+check "crane copy to repl/app:v1 replicates it to us-west-2: describe-image-replication-status COMPLETE, describe-images there" t_repl_push
+
+t_repl_cross_account() {
+  local st out akid secret
+  st=$(wait_repl "$REGION" "$REPL_ACCOUNT" FAILED)
+  expect_contains "failureCode without the destination's registry policy" "$st" "REGISTRY_POLICY_DENIED"
+  expect_contains "failureCode without the destination's registry policy" "$st" "ecr:ReplicateImage"
+  akid=$(json 'd["AccessKeyID"]' <"$TMP/repl-account.json")
+  secret=$(json 'd["SecretAccessKey"]' <"$TMP/repl-account.json")
+  AWS_ACCESS_KEY_ID=$akid AWS_SECRET_ACCESS_KEY=$secret show aws ecr put-registry-policy --policy-text \
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::'$ACCOUNT':root"},"Action":["ecr:ReplicateImage","ecr:CreateRepository"],"Resource":"arn:aws:ecr:'$REGION':'$REPL_ACCOUNT':repository/*"}]}' >/dev/null
+  wait_repl "$REGION" "$REPL_ACCOUNT" COMPLETE
+  out=$(AWS_ACCESS_KEY_ID=$akid AWS_SECRET_ACCESS_KEY=$secret show aws ecr describe-images --repository-name repl/app)
+  expect_eq "the replica in account $REPL_ACCOUNT" "$(json 'd["imageDetails"][0]["imageDigest"]' <<<"$out")" "$(get repl_digest)"
+}
+check "replication to account $REPL_ACCOUNT: FAILED (registry policy), put-registry-policy there, then COMPLETE" t_repl_cross_account
+# --- end of replication ------------------------------------------------------
+
 # ---------------------------------------------------------------------------
 log "4. boto3"
 t_boto3() {

@@ -16,6 +16,7 @@ import (
 	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/awsapi"
 	"github.com/berth-registry/berth/internal/registry"
+	"github.com/berth-registry/berth/internal/replicate"
 	"github.com/berth-registry/berth/internal/scan"
 )
 
@@ -25,6 +26,9 @@ type Options struct {
 	// Scans is image scanning; nil answers DescribeImages without scan
 	// statuses (tests that need no scanning).
 	Scans *scan.Service
+	// Replication is image replication; nil answers DescribeRegistry with
+	// no rules (tests that need none).
+	Replication *replicate.Service
 	// Tokens issues the logins and seals nextTokens and download links.
 	Tokens *authn.Tokens
 	// Endpoint returns the base URL ("http://host:port") at which clients
@@ -36,12 +40,13 @@ type Options struct {
 
 // API is ECR's operations over the registry domain.
 type API struct {
-	reg      *registry.Service
-	scans    *scan.Service
-	tokens   *authn.Tokens
-	endpoint func(account, region string) string
-	log      *slog.Logger
-	now      func() time.Time
+	reg         *registry.Service
+	scans       *scan.Service
+	replication *replicate.Service
+	tokens      *authn.Tokens
+	endpoint    func(account, region string) string
+	log         *slog.Logger
+	now         func() time.Time
 }
 
 // New returns the ECR API.
@@ -52,7 +57,7 @@ func New(opts Options) *API {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &API{reg: opts.Registry, scans: opts.Scans, tokens: opts.Tokens, endpoint: opts.Endpoint, log: opts.Logger, now: opts.Now}
+	return &API{reg: opts.Registry, scans: opts.Scans, replication: opts.Replication, tokens: opts.Tokens, endpoint: opts.Endpoint, log: opts.Logger, now: opts.Now}
 }
 
 // Service is ECR's description for the front door.
@@ -99,6 +104,8 @@ func (a *API) Service() *awsapi.Service {
 			awsapi.Op("DeleteRegistryPolicy", onRegistry, a.deleteRegistryPolicy),
 
 			awsapi.Op("DescribeRegistry", onRegistry, a.describeRegistry),
+			awsapi.Op("PutReplicationConfiguration", onRegistry, a.putReplicationConfiguration),
+			awsapi.Op("DescribeImageReplicationStatus", onRepository, a.describeImageReplicationStatus),
 			awsapi.Op("GetAccountSetting", onRegistry, a.getAccountSetting),
 			awsapi.Op("PutAccountSetting", onRegistry, a.putAccountSetting),
 
@@ -125,13 +132,11 @@ var notServed = []string{
 	"DeleteRepositoryCreationTemplate",
 	"DeleteSigningConfiguration",
 	"DeregisterPullTimeUpdateExclusion",
-	"DescribeImageReplicationStatus",
 	"DescribeImageSigningStatus",
 	"DescribePullThroughCacheRules",
 	"DescribeRepositoryCreationTemplates",
 	"GetSigningConfiguration",
 	"ListPullTimeUpdateExclusions",
-	"PutReplicationConfiguration",
 	"PutSigningConfiguration",
 	"RegisterPullTimeUpdateExclusion",
 	"UpdateImageStorageClass",

@@ -5,6 +5,7 @@ import (
 
 	"github.com/berth-registry/berth/internal/awsapi"
 	"github.com/berth-registry/berth/internal/registry"
+	"github.com/berth-registry/berth/internal/replicate"
 	"github.com/berth-registry/berth/internal/scan"
 )
 
@@ -57,6 +58,11 @@ var scanErrorTable = map[error]string{
 	scan.ErrTokenInvalid:     "InvalidParameterException",
 }
 
+// replicationErrorTable words the replication domain's error kinds.
+var replicationErrorTable = map[error]string{
+	replicate.ErrConfigInvalid: "InvalidParameterException",
+}
+
 // domainError words a registry domain error as ECR does, with the
 // domain's message; anything else (or a kind with no row) is a server
 // fault, for the front door to log and answer.
@@ -68,6 +74,11 @@ func domainError(err error) *awsapi.Error {
 	}
 	if kind, msg, ok := scan.KindOf(err); ok {
 		if code, ok := scanErrorTable[kind]; ok {
+			return awsapi.Errorf(code, msg)
+		}
+	}
+	if kind, msg, ok := replicate.KindOf(err); ok {
+		if code, ok := replicationErrorTable[kind]; ok {
 			return awsapi.Errorf(code, msg)
 		}
 	}

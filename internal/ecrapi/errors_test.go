@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/berth-registry/berth/internal/registry"
+	"github.com/berth-registry/berth/internal/replicate"
 	"github.com/berth-registry/berth/internal/scan"
 )
 
@@ -34,6 +35,20 @@ func TestErrorTableCoversKinds(t *testing.T) {
 		if e == nil || e.Code != code || e.Message != "what to fix" || e.Status != 400 {
 			t.Errorf("%q: %+v, want %s with the domain's message", kind, e, code)
 		}
+	}
+	for _, kind := range replicate.Kinds() {
+		code, ok := replicationErrorTable[kind]
+		if !ok {
+			t.Errorf("no ECR exception for the replication domain's kind %q", kind)
+			continue
+		}
+		e := domainError(fmt.Errorf("wrapped: %w", &replicate.Error{Kind: kind, Message: "what to fix"}))
+		if e == nil || e.Code != code || e.Message != "what to fix" || e.Status != 400 {
+			t.Errorf("%q: %+v, want %s with the domain's message", kind, e, code)
+		}
+	}
+	if len(replicationErrorTable) != len(replicate.Kinds()) {
+		t.Errorf("the replication table has %d rows for %d kinds", len(replicationErrorTable), len(replicate.Kinds()))
 	}
 	if len(scanErrorTable) != len(scan.Kinds()) {
 		t.Errorf("the scanning table has %d rows for %d kinds", len(scanErrorTable), len(scan.Kinds()))

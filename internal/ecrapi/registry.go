@@ -4,39 +4,84 @@ import (
 	"context"
 
 	"github.com/berth-registry/berth/internal/awsapi"
+	"github.com/berth-registry/berth/internal/replicate/rules"
 )
 
-type replicationConfiguration struct {
-	// Rules is always present, if empty: the model requires it.
-	Rules []replicationRule `json:"rules"`
+type replicationConfigurationIn struct {
+	ReplicationConfiguration rules.Config `json:"replicationConfiguration"`
 }
 
-type replicationRule struct {
-	Destinations      []replicationDestination `json:"destinations"`
-	RepositoryFilters []repositoryFilter       `json:"repositoryFilters,omitempty"`
-}
-
-type replicationDestination struct {
-	Region     string `json:"region"`
-	RegistryID string `json:"registryId"`
-}
-
-type repositoryFilter struct {
-	Filter     string `json:"filter"`
-	FilterType string `json:"filterType"`
+type replicationConfigurationOut struct {
+	ReplicationConfiguration rules.Config `json:"replicationConfiguration"`
 }
 
 type describeRegistryOut struct {
-	RegistryID               string                   `json:"registryId"`
-	ReplicationConfiguration replicationConfiguration `json:"replicationConfiguration"`
+	RegistryID               string       `json:"registryId"`
+	ReplicationConfiguration rules.Config `json:"replicationConfiguration"`
 }
 
-// describeRegistry describes the caller's registry in the call's region.
-// Berth does not replicate yet, so the replication configuration has no
-// rules, as for an ECR registry that never set one.
-func (a *API) describeRegistry(_ context.Context, c *awsapi.Call, _ *struct{}) (*describeRegistryOut, error) {
+// describeRegistry describes the caller's registry in the call's region:
+// its replication configuration, with no rules when it never put one.
+func (a *API) describeRegistry(ctx context.Context, c *awsapi.Call, _ *struct{}) (*describeRegistryOut, error) {
 	reg := registryOf(c, nil)
-	return &describeRegistryOut{reg.Account, replicationConfiguration{Rules: []replicationRule{}}}, nil
+	out := &describeRegistryOut{RegistryID: reg.Account, ReplicationConfiguration: rules.Config{Rules: []rules.Rule{}}}
+	if a.replication == nil {
+		return out, nil
+	}
+	cfg, err := a.replication.Configuration(ctx, reg)
+	if err != nil {
+		return nil, err
+	}
+	out.ReplicationConfiguration = cfg
+	return out, nil
+}
+
+// putReplicationConfiguration replaces the replication configuration of
+// the caller's registry in the call's region.
+func (a *API) putReplicationConfiguration(ctx context.Context, c *awsapi.Call, in *replicationConfigurationIn) (*replicationConfigurationOut, error) {
+	cfg, err := a.replication.PutConfiguration(ctx, registryOf(c, nil), in.ReplicationConfiguration)
+	if err != nil {
+		return nil, err
+	}
+	return &replicationConfigurationOut{cfg}, nil
+}
+
+type describeImageReplicationStatusIn struct {
+	repoRef
+	ImageID imageIdentifier `json:"imageId"`
+}
+
+type imageReplicationStatus struct {
+	Region      string `json:"region"`
+	RegistryID  string `json:"registryId"`
+	Status      string `json:"status"`
+	FailureCode string `json:"failureCode,omitempty"`
+}
+
+type describeImageReplicationStatusOut struct {
+	RepositoryName      string                   `json:"repositoryName"`
+	ImageID             imageIdentifier          `json:"imageId"`
+	ReplicationStatuses []imageReplicationStatus `json:"replicationStatuses"`
+}
+
+// describeImageReplicationStatus answers where an image was replicated
+// to. The model's ImageReplicationStatus has a failureCode and no reason;
+// Berth's failureCode is a code, a colon and the reason in words
+// (docs/replication.md).
+func (a *API) describeImageReplicationStatus(ctx context.Context, c *awsapi.Call, in *describeImageReplicationStatusIn) (*describeImageReplicationStatusOut, error) {
+	dg, sts, err := a.replication.Statuses(ctx, in.registry(c), in.RepositoryName, in.ImageID.domain())
+	if err != nil {
+		return nil, err
+	}
+	out := &describeImageReplicationStatusOut{RepositoryName: in.RepositoryName,
+		ImageID: imageIdentifier{ImageDigest: dg, ImageTag: in.ImageID.ImageTag}, ReplicationStatuses: []imageReplicationStatus{}}
+	for _, st := range sts {
+		s := imageReplicationStatus{Region: st.Destination.Region, RegistryID: st.Destination.Account, Status: string(st.State)}
+		// Only a FAILED status carries a failure.
+		s.FailureCode = st.Failure
+		out.ReplicationStatuses = append(out.ReplicationStatuses, s)
+	}
+	return out, nil
 }
 
 type accountSetting struct {

@@ -65,7 +65,13 @@ type PutManifest struct {
 	// *MissingRefError. Refs are recorded so that the blobs and child
 	// manifests stay alive while the manifest does.
 	Refs []Ref
-	Tags []TagWrite
+	// Links are committed blobs made readable from the repository in the
+	// push's own transaction, before Refs are checked: a replica links
+	// the blobs of its source (no byte is copied) together with its
+	// manifest, so that neither is there without the other. A blob that
+	// garbage collection is deleting fails the push with ErrBlobDeleting.
+	Links []Blob
+	Tags  []TagWrite
 	// Jobs are written in the push's transaction: they exist if and only
 	// if the push commits.
 	Jobs []NewJob

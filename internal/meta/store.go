@@ -2,7 +2,8 @@
 // blob links, upload sessions, manifests and tags, lifecycle policies, what
 // garbage collection needs, leases, background jobs, IAM's identities, the
 // vulnerability data image scanning matches against, image scans with the
-// requests for them, and Secrets Manager's secrets. Each method is one transaction; the checks a
+// requests for them, Secrets Manager's secrets, and the state of images'
+// replications. Each method is one transaction; the checks a
 // method makes (a manifest's references exist, a tag is not immutable)
 // happen inside it, so concurrent requests on several nodes cannot
 // interleave between check and write.
@@ -13,9 +14,9 @@
 //
 // The interfaces are split by concern, one file each with its records
 // (repository.go, image.go, upload.go, lifecycle.go, gc.go, lease.go,
-// jobs.go, iam.go, vulndb.go, scan.go, secrets.go); Store is their union.
-// Every implementation passes the suite in package metatest; repocache is
-// a decorator any implementation can wear.
+// jobs.go, iam.go, vulndb.go, scan.go, secrets.go, replication.go); Store
+// is their union. Every implementation passes the suite in package
+// metatest; repocache is a decorator any implementation can wear.
 package meta
 
 import "context"
@@ -37,6 +38,7 @@ type Store interface {
 	VulnStore
 	ScanStore
 	SecretStore
+	ReplicationStore
 
 	// Ping reports whether the store reaches its database now: the
 	// readiness probe's question.

@@ -40,6 +40,9 @@ type ImageEvent struct {
 	MediaType    string    `json:"mediaType,omitempty"`
 	ArtifactType string    `json:"artifactType,omitempty"`
 	At           time.Time `json:"at"`
+	// Replica marks a push that replication made (PutReplica): ECR does
+	// not replicate a replica again, so replication does not follow it.
+	Replica bool `json:"replica,omitempty"`
 }
 
 // imageJobs are the jobs an image event asks for: one for each queue that

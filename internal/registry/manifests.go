@@ -119,14 +119,25 @@ func (s *Service) PutManifest(ctx context.Context, reg meta.RegistryKey, name, r
 	if err != nil {
 		return nil, err
 	}
+	m.Digest = got.String()
 	r, undo, err := s.repositoryForPush(ctx, reg, name)
 	if err != nil {
 		return nil, err
 	}
-	m.Digest = got.String()
+	return s.storeManifest(ctx, reg, name, r, undo, m, refs, nil, tags, false)
+}
+
+// storeManifest stores a parsed manifest, its digest set, in r with tags,
+// linking links first, and writes its image event's jobs; undo runs when
+// the push is refused. A replica's event says so.
+func (s *Service) storeManifest(ctx context.Context, reg meta.RegistryKey, name string, r *meta.Repository, undo func(),
+	m *meta.Manifest, refs []meta.Ref, links []meta.Blob, tags []string, replica bool) (*PushedManifest, error) {
 	m.PushedAt = s.now().UTC()
-	var jobs []meta.NewJob
-	var ev ImageEvent
+	var (
+		err  error
+		jobs []meta.NewJob
+		ev   ImageEvent
+	)
 	// Which tags are immutable is decided on the repository as read, maybe
 	// from a cache; the store refuses the push if the repository changed
 	// since (another request, another node), and it is decided again.
@@ -136,9 +147,9 @@ func (s *Service) PutManifest(ctx context.Context, reg meta.RegistryKey, name, r
 			writes[i] = meta.TagWrite{Name: t, Immutable: tagImmutable(r, t)}
 		}
 		ev = ImageEvent{Action: ImagePushed, Account: r.Registry.Account, Region: r.Registry.Region, Repository: r.Name,
-			Digest: m.Digest, Tags: tags, MediaType: m.MediaType, ArtifactType: m.ArtifactType, At: m.PushedAt}
+			Digest: m.Digest, Tags: tags, MediaType: m.MediaType, ArtifactType: m.ArtifactType, At: m.PushedAt, Replica: replica}
 		jobs = s.imageJobs(r, ev)
-		err = s.meta.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Repository: r, Manifest: *m, Refs: refs, Tags: writes, Jobs: jobs})
+		err = s.meta.PutManifest(ctx, &meta.PutManifest{RepoID: r.ID, Repository: r, Manifest: *m, Refs: refs, Links: links, Tags: writes, Jobs: jobs})
 		if !errors.Is(err, meta.ErrRepositoryChanged) || attempt == maxRepositoryRereads {
 			break
 		}
@@ -170,7 +181,7 @@ func (s *Service) PutManifest(ctx context.Context, reg meta.RegistryKey, name, r
 	if s.opts.AfterPush != nil {
 		s.opts.AfterPush(context.WithoutCancel(ctx), ev)
 	}
-	out := &PushedManifest{Digest: got, Tags: tags}
+	out := &PushedManifest{Digest: digest.Digest(m.Digest), Tags: tags}
 	if m.Subject != "" {
 		out.Subject = digest.Digest(m.Subject)
 	}

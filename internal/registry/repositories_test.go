@@ -395,8 +395,16 @@ func TestAccountSettings(t *testing.T) {
 			t.Errorf("%s = %q after putting %s", SettingScanSBOM, got, v)
 		}
 	}
+	if err := s.PutAccountSetting(ctx, testReg, SettingReplicationTagFilter, "release-*,latest"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.AccountSetting(ctx, testReg, SettingReplicationTagFilter); got != "release-*,latest" {
+		t.Errorf("%s = %q after putting release-*,latest", SettingReplicationTagFilter, got)
+	}
 	for _, tc := range []struct{ name, value, member string }{
 		{"NO_SUCH_SETTING", "X", "name"},
+		{SettingReplicationTagFilter, "release/*", "value"},
+		{SettingReplicationTagFilter, "", "value"},
 		{"BLOB_MOUNTING", "MAYBE", "value"},
 		{"BASIC_SCAN_TYPE_VERSION", "CLAIR", "value"}, // retired: the model lists AWS_NATIVE only
 		{"blob_mounting", "ENABLED", "name"},

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/berth-registry/berth/internal/meta"
+	"github.com/berth-registry/berth/internal/replicate/rules"
 )
 
 // AccountSettingDef is one of ECR's account settings (which, ECR being
@@ -17,6 +18,9 @@ type AccountSettingDef struct {
 	Name    string
 	Values  []string
 	Default string
+	// Check, when set, judges a value instead of Values: for a setting
+	// whose values are not a list.
+	Check func(value string) error
 }
 
 // SettingScanSBOM is a Berth extension, not an ECR setting: whether image
@@ -32,6 +36,15 @@ const (
 	ScanSBOMCycloneDX = "CYCLONEDX"
 )
 
+// SettingReplicationTagFilter is a Berth extension, not an ECR setting:
+// the tag patterns an image needs a tag to match to be replicated
+// (package replicate/rules, TagFilter), patterns separated by commas, '*'
+// standing for any run of characters. ECR filters replication by
+// repository only, and its API model has no place for a tag filter
+// (RepositoryFilterType is PREFIX_MATCH alone); the default "*"
+// replicates every image, as ECR does.
+const SettingReplicationTagFilter = "BERTH_REPLICATION_TAG_FILTER"
+
 // AccountSettings are the settings GetAccountSetting and PutAccountSetting
 // know, with the values the API model documents as valid. The defaults are
 // those of a new ECR account: the AWS-native basic scan, the V2 registry
@@ -42,6 +55,10 @@ var AccountSettings = []AccountSettingDef{
 	{Name: "REGISTRY_POLICY_SCOPE", Values: []string{"V2"}, Default: "V2"},
 	{Name: "BLOB_MOUNTING", Values: []string{"ENABLED", "DISABLED"}, Default: "DISABLED"},
 	{Name: SettingScanSBOM, Values: []string{ScanSBOMDisabled, ScanSBOMSPDX, ScanSBOMCycloneDX}, Default: ScanSBOMDisabled},
+	{Name: SettingReplicationTagFilter, Default: "*", Check: func(v string) error {
+		_, err := rules.ParseTagFilter(v)
+		return err
+	}},
 }
 
 func accountSetting(name string) (AccountSettingDef, error) {
@@ -79,7 +96,11 @@ func (s *Service) PutAccountSetting(ctx context.Context, reg meta.RegistryKey, n
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(def.Values, value) {
+	if def.Check != nil {
+		if err := def.Check(value); err != nil {
+			return invalidParameter("value", "%s", err.Error())
+		}
+	} else if !slices.Contains(def.Values, value) {
 		return invalidParameter("value", "Valid values for %s are [%s]", name, strings.Join(def.Values, ", "))
 	}
 	if err := s.meta.PutRegistrySetting(ctx, reg, name, value); err != nil {

@@ -35,6 +35,7 @@ import (
 	"github.com/berth-registry/berth/internal/metrics"
 	"github.com/berth-registry/berth/internal/ocidist"
 	"github.com/berth-registry/berth/internal/registry"
+	"github.com/berth-registry/berth/internal/replicate"
 	"github.com/berth-registry/berth/internal/scan"
 	"github.com/berth-registry/berth/internal/secrets"
 	"github.com/berth-registry/berth/internal/secretsapi"
@@ -66,6 +67,8 @@ type Server struct {
 	// against.
 	scans *scan.Service
 	vulns *vulndb.DB
+	// replication is image replication.
+	replication *replicate.Service
 	// clock is this node's reading of the database's clock.
 	clock *dbclock.Clock
 	// secrets is Secrets Manager's secrets (the pull-through cache's
@@ -103,7 +106,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	clock := dbclock.New(ctx, m, log)
 	// Every push is looked at by scanning, which asks for a scan where the
 	// repository's configuration says so.
-	eventQueues := []string{scan.QueuePushes}
+	eventQueues := []string{scan.QueuePushes, replicate.QueueImageEvents}
 	if cfg.ImageEvents != "off" {
 		eventQueues = append(eventQueues, events.Queue)
 	}
@@ -140,6 +143,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		Logger: log, Now: clock.Now, ScratchDir: scratch, EventQueues: scanEventQueues,
 	})
 	scans.RegisterJobs(runner)
+	// Replication follows pushes with its own queue and copies images as
+	// jobs any node runs.
+	var srv *Server // set below; remote destinations read its Secrets Manager
+	repl := replicate.New(m, replicaRegistry{svc}, replicate.Options{Logger: log, Now: clock.Now,
+		Secrets: replicationSecrets{get: func() *secrets.Service { return srv.secrets }}})
+	repl.RegisterJobs(runner)
 	// Every node runs the scheduled imports' queue: a node started without
 	// --vulndb-sync still takes its turn at a job another node wrote.
 	runner.Handle(vulndb.QueueSync, vulns.RunSyncJob, jobs.QueueOptions{MaxAttempts: 3})
@@ -157,7 +166,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		log.Info("removed staging files of uploads that no session owns", "count", removed)
 	}
 	s := &Server{cfg: cfg, log: log, meta: m, blobs: blobs, svc: svc, metrics: mreg, changes: bus, jobs: runner, clock: clock,
-		scans: scans, vulns: vulns}
+		scans: scans, vulns: vulns, replication: repl}
+	srv = s
 	if err := s.openIdentities(); err != nil {
 		m.Close()
 		return nil, err
@@ -232,11 +242,12 @@ func (s *Server) routes() (http.Handler, error) {
 	})
 	s.changes.Subscribe(changes.Policies, authorizer.Invalidate)
 	ecr := ecrapi.New(ecrapi.Options{
-		Registry: s.svc,
-		Scans:    s.scans,
-		Tokens:   s.tokens,
-		Endpoint: s.endpoint,
-		Logger:   s.log,
+		Registry:    s.svc,
+		Scans:       s.scans,
+		Replication: s.replication,
+		Tokens:      s.tokens,
+		Endpoint:    s.endpoint,
+		Logger:      s.log,
 	})
 	// AssumeRole asks the authorizer about the caller's own policies; the
 	// identity policies the authorizer reads come from the store directly

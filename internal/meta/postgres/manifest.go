@@ -46,9 +46,24 @@ func (s *Store) PutManifest(ctx context.Context, p *meta.PutManifest) error {
 	tagWrites := slices.SortedStableFunc(slices.Values(p.Tags), func(a, b meta.TagWrite) int {
 		return strings.Compare(a.Name, b.Name)
 	})
+	// Links take their digests' locks first, as LinkBlob does, and in
+	// digest order: two pushes linking the same blobs cannot deadlock.
+	links := slices.SortedFunc(slices.Values(p.Links), func(a, b meta.Blob) int {
+		return strings.Compare(a.Digest, b.Digest)
+	})
 	return s.write(ctx, op, func(tx pgx.Tx) error {
+		for _, b := range links {
+			if err := lockDigest(ctx, tx, b.Digest); err != nil {
+				return err
+			}
+		}
 		if err := lockRepoCurrent(ctx, tx, p.RepoID, p.Repository); err != nil {
 			return err
+		}
+		for _, b := range links {
+			if err := linkBlob(ctx, tx, p.RepoID, b); err != nil {
+				return err
+			}
 		}
 		if err := lockRefs(ctx, tx, p.RepoID, p.Refs); err != nil {
 			return err

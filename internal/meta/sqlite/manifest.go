@@ -27,6 +27,11 @@ func (s *Store) PutManifest(ctx context.Context, p *meta.PutManifest) error {
 		if err := repoCurrent(ctx, tx, p.RepoID, p.Repository); err != nil {
 			return err
 		}
+		for _, b := range p.Links {
+			if err := linkBlob(ctx, tx, p.RepoID, b); err != nil {
+				return err
+			}
+		}
 		for _, ref := range p.Refs {
 			if err := refExists(ctx, tx, p.RepoID, ref); err != nil {
 				return err
