@@ -13,7 +13,7 @@
 //
 // The interfaces are split by concern, one file each with its records
 // (repository.go, image.go, upload.go, lifecycle.go, gc.go, lease.go,
-// jobs.go, iam.go, vulndb.go, scan.go); Store is their union. Every
+// jobs.go, iam.go, vulndb.go, scan.go, template.go); Store is their union. Every
 // implementation passes the suite in package metatest; repocache is a
 // decorator any implementation can wear.
 package meta
@@ -36,6 +36,7 @@ type Store interface {
 	IAMStore
 	VulnStore
 	ScanStore
+	TemplateStore
 
 	// Ping reports whether the store reaches its database now: the
 	// readiness probe's question.

@@ -18,8 +18,10 @@ import (
 // to a repository's deletion or its blob's link to garbage collection, no
 // lost settings change, never both a commit and a deletion of a blob, one
 // holder of a lease, one worker per job, one import's vulnerability data
-// seen whole, one manual scan of an image per limit window) must hold
-// across connections, not only within one handle's locks. open returns two
+// seen whole, one manual scan of an image per limit window, no more
+// creation templates than the limit, one creator of a templated
+// repository) must hold across connections, not only within one handle's
+// locks. open returns two
 // handles on one new, empty store; RunShared closes both.
 func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 	for _, tc := range []struct {
@@ -41,6 +43,8 @@ func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 		{"Jobs/ClaimRace", testClaimRace},
 		{"Vulns/ConcurrentImports", testVulnConcurrentImports},
 		{"Scans/ConcurrentRequests", testConcurrentScanRequests},
+		{"Templates/Concurrent", testConcurrentTemplates},
+		{"Templates/ConcurrentCreateRepository", testConcurrentCreateFromTemplate},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := open(t)
@@ -125,4 +129,16 @@ func (h *twoHandles) FindVulns(ctx context.Context, keys []meta.VulnKey) ([]*met
 
 func (h *twoHandles) RequestScan(ctx context.Context, req meta.ScanRequest, jobs []meta.NewJob) error {
 	return h.pick().RequestScan(ctx, req, jobs)
+}
+
+func (h *twoHandles) CreateTemplate(ctx context.Context, t *meta.RepositoryTemplate, limit int) error {
+	return h.pick().CreateTemplate(ctx, t, limit)
+}
+
+func (h *twoHandles) ModifyTemplate(ctx context.Context, reg meta.RegistryKey, key string, fn func(t *meta.RepositoryTemplate) error) (*meta.RepositoryTemplate, error) {
+	return h.pick().ModifyTemplate(ctx, reg, key, fn)
+}
+
+func (h *twoHandles) CreateRepositoryWithLifecycle(ctx context.Context, r *meta.Repository, lifecyclePolicy string) error {
+	return h.pick().CreateRepositoryWithLifecycle(ctx, r, lifecyclePolicy)
 }
