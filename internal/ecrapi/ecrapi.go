@@ -113,6 +113,11 @@ func (a *API) Service() *awsapi.Service {
 			awsapi.Op("DeleteLifecyclePolicy", onRepository, a.deleteLifecyclePolicy),
 			awsapi.Op("StartLifecyclePolicyPreview", onRepository, a.startLifecyclePolicyPreview),
 			awsapi.Op("GetLifecyclePolicyPreview", onRepository, a.getLifecyclePolicyPreview),
+
+			awsapi.Op("CreateRepositoryCreationTemplate", createTemplateChecks, a.createRepositoryCreationTemplate),
+			awsapi.Op("UpdateRepositoryCreationTemplate", updateTemplateChecks, a.updateRepositoryCreationTemplate),
+			awsapi.Op("DescribeRepositoryCreationTemplates", onRegistry, a.describeRepositoryCreationTemplates),
+			awsapi.Op("DeleteRepositoryCreationTemplate", onRegistry, a.deleteRepositoryCreationTemplate),
 		},
 	}
 }
@@ -120,15 +125,12 @@ func (a *API) Service() *awsapi.Service {
 // notServed are ECR's operations Berth does not serve yet.
 var notServed = []string{
 	"CreatePullThroughCacheRule",
-	"CreateRepositoryCreationTemplate",
 	"DeletePullThroughCacheRule",
-	"DeleteRepositoryCreationTemplate",
 	"DeleteSigningConfiguration",
 	"DeregisterPullTimeUpdateExclusion",
 	"DescribeImageReplicationStatus",
 	"DescribeImageSigningStatus",
 	"DescribePullThroughCacheRules",
-	"DescribeRepositoryCreationTemplates",
 	"GetSigningConfiguration",
 	"ListPullTimeUpdateExclusions",
 	"PutReplicationConfiguration",
@@ -136,7 +138,6 @@ var notServed = []string{
 	"RegisterPullTimeUpdateExclusion",
 	"UpdateImageStorageClass",
 	"UpdatePullThroughCacheRule",
-	"UpdateRepositoryCreationTemplate",
 	"ValidatePullThroughCacheRule",
 }
 
