@@ -737,6 +737,92 @@ t_repl_cross_account() {
 }
 check "replication to account $REPL_ACCOUNT: FAILED (registry policy), put-registry-policy there, then COMPLETE" t_repl_cross_account
 # --- end of replication ------------------------------------------------------
+# --- repository creation templates (issue 14: templates) ----------------------
+log "3c. repository creation templates: CREATE_ON_PUSH"
+RCT_LIFECYCLE='{"rules":[{"rulePriority":1,"description":"keep 10","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}'
+
+t_rct_create() {
+  local out
+  out=$(show aws ecr create-repository-creation-template --prefix tmpl --applied-for CREATE_ON_PUSH \
+    --description "created by e2e-cli" \
+    --image-tag-mutability IMMUTABLE_WITH_EXCLUSION \
+    --image-tag-mutability-exclusion-filters filterType=WILDCARD,filter=latest \
+    --lifecycle-policy "$RCT_LIFECYCLE" --resource-tags Key=team,Value=cli --output json)
+  expect_eq registryId "$(json 'd["registryId"]' <<<"$out")" "$ACCOUNT"
+  expect_eq prefix "$(json 'd["repositoryCreationTemplate"]["prefix"]' <<<"$out")" tmpl
+  expect_eq appliedFor "$(json 'd["repositoryCreationTemplate"]["appliedFor"]' <<<"$out")" '["CREATE_ON_PUSH"]'
+  expect_eq imageTagMutability "$(json 'd["repositoryCreationTemplate"]["imageTagMutability"]' <<<"$out")" IMMUTABLE_WITH_EXCLUSION
+  expect_eq encryptionType "$(json 'd["repositoryCreationTemplate"]["encryptionConfiguration"]["encryptionType"]' <<<"$out")" AES256
+  out=$(show_all must_fail aws ecr create-repository-creation-template --prefix tmpl/ --applied-for REPLICATION)
+  expect_contains "a second template of the namespace" "$out" \
+    "TemplateAlreadyExistsException) when calling the CreateRepositoryCreationTemplate operation: A repository creation template with prefix 'tmpl/' already exists"
+}
+check "aws ecr create-repository-creation-template --prefix tmpl --applied-for CREATE_ON_PUSH (and not twice)" t_rct_create
+
+t_rct_bad_input() {
+  local out
+  out=$(show_all must_fail aws ecr create-repository-creation-template --prefix Bad/Prefix --applied-for CREATE_ON_PUSH)
+  expect_contains "an invalid prefix" "$out" "InvalidParameterException) when calling the CreateRepositoryCreationTemplate operation: Invalid parameter at 'prefix'"
+  out=$(show_all must_fail aws ecr create-repository-creation-template --prefix ok --applied-for ON_PULL)
+  expect_contains "an unknown appliedFor" "$out" "Member must satisfy enum value set"
+  out=$(show_all must_fail aws ecr create-repository-creation-template --prefix ok --applied-for CREATE_ON_PUSH --lifecycle-policy '{"rules":[]}')
+  expect_contains "a bad lifecycle policy" "$out" "Invalid parameter at 'lifecyclePolicy'"
+  out=$(show_all must_fail aws ecr create-repository-creation-template --prefix ok --applied-for CREATE_ON_PUSH --repository-policy '{"Statement":1}')
+  expect_contains "a bad repository policy" "$out" "Invalid parameter at 'repositoryPolicy' failed to satisfy constraint: 'Invalid repository policy provided'"
+}
+check "aws ecr create-repository-creation-template with bad input: ECR's exceptions" t_rct_bad_input
+
+t_rct_describe_update() {
+  local out
+  out=$(show aws ecr describe-repository-creation-templates --prefixes tmpl --output json)
+  expect_eq "templates of tmpl" "$(json '[t["prefix"] for t in d["repositoryCreationTemplates"]]' <<<"$out")" '["tmpl"]'
+  expect_eq "its lifecycle policy" "$(json 'd["repositoryCreationTemplates"][0]["lifecyclePolicy"]' <<<"$out")" "$RCT_LIFECYCLE"
+  out=$(show aws ecr update-repository-creation-template --prefix tmpl --description "updated by e2e-cli" --output json)
+  expect_eq "updated description" "$(json 'd["repositoryCreationTemplate"]["description"]' <<<"$out")" "updated by e2e-cli"
+  expect_eq "mutability kept" "$(json 'd["repositoryCreationTemplate"]["imageTagMutability"]' <<<"$out")" IMMUTABLE_WITH_EXCLUSION
+  out=$(show_all must_fail aws ecr update-repository-creation-template --prefix nope --description x)
+  expect_contains "update of a missing template" "$out" "TemplateNotFoundException"
+}
+check "aws ecr describe-repository-creation-templates / update-repository-creation-template" t_rct_describe_update
+
+t_rct_push() {
+  local out
+  aws ecr get-login-password | docker login --username AWS --password-stdin "$REG" >/dev/null
+  build_image e2e-rct:one "created on push $$ $RANDOM"
+  docker tag e2e-rct:one "$REG/tmpl/app:v1"
+  show_all docker push "$REG/tmpl/app:v1"
+  out=$(show aws ecr describe-repositories --repository-names tmpl/app --output json)
+  expect_eq "tmpl/app's mutability" "$(json 'd["repositories"][0]["imageTagMutability"]' <<<"$out")" IMMUTABLE_WITH_EXCLUSION
+  expect_eq "tmpl/app's exclusions" "$(json 'd["repositories"][0]["imageTagMutabilityExclusionFilters"]' <<<"$out")" '[{"filterType": "WILDCARD", "filter": "latest"}]'
+  out=$(show aws ecr get-lifecycle-policy --repository-name tmpl/app --query lifecyclePolicyText --output text)
+  expect_eq "tmpl/app's lifecycle policy" "$out" "$RCT_LIFECYCLE"
+  out=$(show aws ecr list-tags-for-resource --resource-arn "arn:aws:ecr:$REGION:$ACCOUNT:repository/tmpl/app" --output json)
+  expect_eq "tmpl/app's tags" "$(json 'd["tags"]' <<<"$out")" '[{"Key": "team", "Value": "cli"}]'
+  build_image e2e-rct:two "created on push, again $$ $RANDOM"
+  docker tag e2e-rct:two "$REG/tmpl/app:v1"
+  out=$(show_all must_fail docker push "$REG/tmpl/app:v1")
+  expect_contains "moving an immutable tag of tmpl/app" "$out" "cannot be overwritten because the repository is immutable"
+  docker tag e2e-rct:two "$REG/untempl/app:v1"
+  out=$(show_all must_fail docker push "$REG/untempl/app:v1")
+  expect_contains "docker push outside every template" "$out" \
+    "The repository with name 'untempl/app' does not exist in the registry with id '$ACCOUNT'"
+}
+check "docker push $REG/tmpl/app:v1 creates it with the template's settings; untempl/app stays NAME_UNKNOWN" t_rct_push
+
+t_rct_delete() {
+  local out
+  out=$(show aws ecr delete-repository-creation-template --prefix tmpl --output json)
+  expect_eq "deleted prefix" "$(json 'd["repositoryCreationTemplate"]["prefix"]' <<<"$out")" tmpl
+  out=$(show aws ecr describe-repository-creation-templates --output json)
+  expect_eq "templates left" "$(json 'd["repositoryCreationTemplates"]' <<<"$out")" '[]'
+  out=$(show_all must_fail aws ecr delete-repository-creation-template --prefix tmpl)
+  expect_contains "a second delete" "$out" "TemplateNotFoundException"
+  docker tag e2e-rct:two "$REG/tmpl/other:v1"
+  out=$(show_all must_fail docker push "$REG/tmpl/other:v1")
+  expect_contains "docker push once the template is gone" "$out" "The repository with name 'tmpl/other' does not exist"
+}
+check "aws ecr delete-repository-creation-template --prefix tmpl: pushes create nothing more" t_rct_delete
+# --- end of repository creation templates -----------------------------------
 
 # ---------------------------------------------------------------------------
 log "4. boto3"

@@ -120,6 +120,11 @@ func (a *API) Service() *awsapi.Service {
 			awsapi.Op("DeleteLifecyclePolicy", onRepository, a.deleteLifecyclePolicy),
 			awsapi.Op("StartLifecyclePolicyPreview", onRepository, a.startLifecyclePolicyPreview),
 			awsapi.Op("GetLifecyclePolicyPreview", onRepository, a.getLifecyclePolicyPreview),
+
+			awsapi.Op("CreateRepositoryCreationTemplate", createTemplateChecks, a.createRepositoryCreationTemplate),
+			awsapi.Op("UpdateRepositoryCreationTemplate", updateTemplateChecks, a.updateRepositoryCreationTemplate),
+			awsapi.Op("DescribeRepositoryCreationTemplates", onRegistry, a.describeRepositoryCreationTemplates),
+			awsapi.Op("DeleteRepositoryCreationTemplate", onRegistry, a.deleteRepositoryCreationTemplate),
 		},
 	}
 }
@@ -127,21 +132,17 @@ func (a *API) Service() *awsapi.Service {
 // notServed are ECR's operations Berth does not serve yet.
 var notServed = []string{
 	"CreatePullThroughCacheRule",
-	"CreateRepositoryCreationTemplate",
 	"DeletePullThroughCacheRule",
-	"DeleteRepositoryCreationTemplate",
 	"DeleteSigningConfiguration",
 	"DeregisterPullTimeUpdateExclusion",
 	"DescribeImageSigningStatus",
 	"DescribePullThroughCacheRules",
-	"DescribeRepositoryCreationTemplates",
 	"GetSigningConfiguration",
 	"ListPullTimeUpdateExclusions",
 	"PutSigningConfiguration",
 	"RegisterPullTimeUpdateExclusion",
 	"UpdateImageStorageClass",
 	"UpdatePullThroughCacheRule",
-	"UpdateRepositoryCreationTemplate",
 	"ValidatePullThroughCacheRule",
 }
 

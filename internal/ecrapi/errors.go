@@ -46,6 +46,9 @@ var errorTable = map[error]string{
 	registry.ErrLifecyclePolicyNotFound:    "LifecyclePolicyNotFoundException",
 	registry.ErrLifecyclePreviewNotFound:   "LifecyclePolicyPreviewNotFoundException",
 	registry.ErrLifecyclePreviewInProgress: "LifecyclePolicyPreviewInProgressException",
+	registry.ErrTemplateExists:             "TemplateAlreadyExistsException",
+	registry.ErrTemplateNotFound:           "TemplateNotFoundException",
+	registry.ErrLimitExceeded:              "LimitExceededException",
 }
 
 // scanErrorTable words the scanning domain's error kinds (every one:

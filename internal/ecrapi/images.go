@@ -401,6 +401,9 @@ func (a *API) putImage(ctx context.Context, c *awsapi.Call, in *putImageIn) (*pu
 	if in.ImageManifest == "" {
 		return nil, invalidParameter("Invalid parameter at 'imageManifest': the manifest is empty")
 	}
+	if err := a.createOnPush(ctx, c, reg, in.RepositoryName); err != nil {
+		return nil, err
+	}
 	m, err := a.reg.PutImage(ctx, reg, in.RepositoryName, registry.PutImageInput{
 		Manifest:  []byte(in.ImageManifest),
 		MediaType: in.ImageManifestMediaType,

@@ -84,6 +84,9 @@ type initiateLayerUploadOut struct {
 }
 
 func (a *API) initiateLayerUpload(ctx context.Context, c *awsapi.Call, in *repoRef) (*initiateLayerUploadOut, error) {
+	if err := a.createOnPush(ctx, c, in.registry(c), in.RepositoryName); err != nil {
+		return nil, err
+	}
 	u, err := a.reg.StartUpload(ctx, in.registry(c), in.RepositoryName)
 	if err != nil {
 		return nil, err

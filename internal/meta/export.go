@@ -22,8 +22,9 @@ import "context"
 // images show no scan status until a scan is asked for again, and that
 // request is not refused by the limit.
 type ExportStore interface {
-	// Registries lists every registry that has a repository or a registry
-	// setting, in (Account, Region) order.
+	// Registries lists every registry that has a repository, a registry
+	// setting or a repository creation template, in (Account, Region)
+	// order. (A registry's templates are then read with ListTemplates.)
 	Registries(ctx context.Context) ([]RegistryKey, error)
 	// RegistrySettings returns every setting put in a registry, by name,
 	// with its value as stored (a deleted registry policy is ""); an empty

@@ -14,9 +14,10 @@
 //
 // The interfaces are split by concern, one file each with its records
 // (repository.go, image.go, upload.go, lifecycle.go, gc.go, lease.go,
-// jobs.go, iam.go, vulndb.go, scan.go, secrets.go, replication.go); Store
-// is their union. Every implementation passes the suite in package
-// metatest; repocache is a decorator any implementation can wear.
+// jobs.go, iam.go, vulndb.go, scan.go, secrets.go, replication.go,
+// template.go); Store is their union. Every implementation passes the
+// suite in package metatest; repocache is a decorator any implementation
+// can wear.
 package meta
 
 import "context"
@@ -39,6 +40,7 @@ type Store interface {
 	ScanStore
 	SecretStore
 	ReplicationStore
+	TemplateStore
 
 	// Ping reports whether the store reaches its database now: the
 	// readiness probe's question.

@@ -37,6 +37,11 @@ func dump(t *testing.T, s migrate.Stores) string {
 		settings, err := x.RegistrySettings(ctx, reg)
 		must(err)
 		line("registry %s/%s settings %s", reg.Account, reg.Region, js(settings))
+		templates, err := s.Meta.ListTemplates(ctx, reg, "", 0)
+		must(err)
+		for _, tmpl := range templates {
+			line("template %s created %s updated %s settings %s", tmpl.Key, tm(tmpl.CreatedAt), tm(tmpl.UpdatedAt), canon(tmpl.Settings))
+		}
 		repos, err := s.Meta.ListRepositories(ctx, reg, "", 0)
 		must(err)
 		for _, r := range repos {

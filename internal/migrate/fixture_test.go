@@ -188,6 +188,18 @@ func populate(t *testing.T, s migrate.Stores) {
 	f.must(s.Meta.PutRegistrySetting(ctx, regA, "registry-policy", `{"Version":"2012-10-17","Statement":[]}`))
 	f.must(s.Meta.PutRegistrySetting(ctx, regB, "registry-policy", ""))
 
+	// Repository creation templates, one in a registry with nothing else.
+	for _, tm := range []*meta.RepositoryTemplate{
+		{Registry: regA, Key: "team", CreatedAt: at(1), UpdatedAt: at(2),
+			Settings: json.RawMessage(`{"prefix":"team/","appliedFor":["CREATE_ON_PUSH"],"tagMutability":"IMMUTABLE","lifecyclePolicy":"{\"rules\":[]}"}`)},
+		{Registry: regA, Key: "ROOT", CreatedAt: at(3), UpdatedAt: at(3),
+			Settings: json.RawMessage(`{"prefix":"ROOT","appliedFor":["REPLICATION"],"tagMutability":"MUTABLE"}`)},
+		{Registry: meta.RegistryKey{Account: otherAccount, Region: "ap-south-1"}, Key: "mirror", CreatedAt: at(4), UpdatedAt: at(5),
+			Settings: json.RawMessage(`{"prefix":"mirror","appliedFor":["PULL_THROUGH_CACHE"],"tagMutability":"MUTABLE"}`)},
+	} {
+		f.must(s.Meta.CreateTemplate(ctx, tm, 100))
+	}
+
 	app := f.repo(regA, "team/app", "IMMUTABLE_WITH_EXCLUSION",
 		`{"scanOnPush":true,"encryption":{"encryptionType":"AES256"},"filters":[{"filter":"latest","filterType":"WILDCARD"}],"tags":[{"Key":"team","Value":"a"}],"policy":"{\"Version\":\"2012-10-17\",\"Statement\":[]}"}`, 1)
 	base := f.repo(regA, "base", "MUTABLE", "", 2)

@@ -2,11 +2,12 @@
 // from one pair of stores into another: `berth admin migrate`, which moves
 // the embedded SQLite database and blob directory to PostgreSQL and S3.
 //
-// Everything a client reads back is copied: registry settings, repositories
-// with their settings, blob bytes and links, manifests with their exact
-// bytes, references, tags and push and pull times, lifecycle policies, and
-// IAM's accounts, users, groups, roles, policies, attachments, memberships
-// and access keys, with their ids and times. What only lives while the
+// Everything a client reads back is copied: registry settings, repository
+// creation templates, repositories with their settings, blob bytes and
+// links, manifests with their exact bytes, references, tags and push and
+// pull times, lifecycle policies, and IAM's accounts, users, groups, roles,
+// policies, attachments, memberships and access keys, with their ids and
+// times. What only lives while the
 // source serves is not: upload sessions, jobs, leases, garbage collection's
 // bookkeeping, lifecycle previews, role sessions.
 //
@@ -30,6 +31,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"reflect"
 	"slices"
 	"sync"
@@ -148,6 +150,9 @@ func (r *run) all(ctx context.Context) error {
 		if err := r.registrySettings(ctx, reg); err != nil {
 			return err
 		}
+		if err := r.templates(ctx, reg); err != nil {
+			return err
+		}
 		for after := ""; ; {
 			repos, err := r.src.Meta.ListRepositories(ctx, reg, after, pageSize)
 			if err != nil {
@@ -195,6 +200,41 @@ func (r *run) registrySettings(ctx context.Context, reg meta.RegistryKey) error 
 			}
 		}
 		r.copied(RegistrySettings, 1)
+	}
+	return nil
+}
+
+// templates copies a registry's repository creation templates, their
+// settings and times as they are.
+func (r *run) templates(ctx context.Context, reg meta.RegistryKey) error {
+	// A registry holds at most the domain's few templates: one read.
+	all, err := r.src.Meta.ListTemplates(ctx, reg, "", 0)
+	if err != nil {
+		return err
+	}
+	for _, t := range all {
+		got, err := r.dst.Meta.GetTemplate(ctx, reg, t.Key)
+		switch {
+		case err == nil && sameJSON(got.Settings, t.Settings) && sameTime(got.CreatedAt, t.CreatedAt) && sameTime(got.UpdatedAt, t.UpdatedAt):
+			r.present(Templates)
+			continue
+		case err == nil:
+			if err := r.conflict("registry %s: the repository creation template %s differs on the target (settings %s, updated %s) from the source's (settings %s, updated %s)",
+				registryName(reg), t.Key, orNone(got.Settings), stamp(got.UpdatedAt), orNone(t.Settings), stamp(t.UpdatedAt)); err != nil {
+				return err
+			}
+			continue
+		case !errors.Is(err, meta.ErrNotFound):
+			return err
+		}
+		// The domain's limit held in the source; a copy is not held to it
+		// again (the target may hold templates of other prefixes).
+		if !r.dry {
+			if err := r.dst.Meta.CreateTemplate(ctx, t, math.MaxInt32); err != nil {
+				return err
+			}
+		}
+		r.copied(Templates, 1)
 	}
 	return nil
 }

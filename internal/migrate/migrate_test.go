@@ -2,6 +2,7 @@ package migrate_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -46,6 +47,7 @@ func scaledOut(t *testing.T) migrate.Stores {
 // wantCopied is what the fixture holds, per kind.
 var wantCopied = map[migrate.Kind]int{
 	migrate.RegistrySettings:  3,
+	migrate.Templates:         3,
 	migrate.Repositories:      4,
 	migrate.Blobs:             7,
 	migrate.BlobLinks:         10,
@@ -193,6 +195,11 @@ func TestConflicts(t *testing.T) {
 	must(dst.Meta.DeleteIAMEntity(ctx, defaultAccount, meta.IAMUser, "bob"))
 	must(dst.Meta.CreateIAMEntity(ctx, &meta.IAMEntity{Account: defaultAccount, Kind: meta.IAMUser, Name: "bob", Path: "/", ID: "AIDAANOTHERBOB000001", CreatedAt: at(99)}))
 	must(dst.Meta.PutInlinePolicy(ctx, defaultAccount, meta.IAMRole, "deployer", meta.IAMInlinePolicy{Name: "Tokens", Document: `{"Version":"2012-10-17","Statement":[]}`}))
+	_, err = dst.Meta.ModifyTemplate(ctx, regA, "team", func(tm *meta.RepositoryTemplate) error {
+		tm.Settings, tm.UpdatedAt = json.RawMessage(`{"prefix":"team/","appliedFor":["REPLICATION"]}`), at(98)
+		return nil
+	})
+	must(err)
 	// And the source has something new, which must not be copied either.
 	f := &fixture{t: t, s: src}
 	f.repo(regA, "new", "MUTABLE", "", 200)
@@ -209,13 +216,14 @@ func TestConflicts(t *testing.T) {
 		"repository team/app: tag v1 is on " + latest.Digest + " on the target, on " + v1 + " in the source",
 		"user bob of account 000000000000: its id is AIDAANOTHERBOB000001 on the target, AIDABOB0000000000001 in the source",
 		"role deployer of account 000000000000: inline policy Tokens differs on the target",
+		"registry 000000000000/us-east-1: the repository creation template team differs on the target",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the refusal does not say %q:\n%v", want, err)
 		}
 	}
-	if len(ce.Conflicts) != 5 {
-		t.Errorf("%d conflicts, want 5: %q", len(ce.Conflicts), ce.Conflicts)
+	if len(ce.Conflicts) != 6 {
+		t.Errorf("%d conflicts, want 6: %q", len(ce.Conflicts), ce.Conflicts)
 	}
 	sameDump(t, "the target after a refused migration", dump(t, dst), before)
 }

@@ -16,6 +16,7 @@ const (
 	Manifests         Kind = "manifests"
 	Tags              Kind = "tags"
 	LifecyclePolicies Kind = "lifecycle policies"
+	Templates         Kind = "repository creation templates"
 	Accounts          Kind = "accounts"
 	Users             Kind = "users"
 	Groups            Kind = "groups"
@@ -29,7 +30,7 @@ const (
 
 // Kinds lists every Kind in the order a report shows them.
 var Kinds = []Kind{
-	RegistrySettings, Repositories, Blobs, BlobLinks, Manifests, Tags, LifecyclePolicies,
+	RegistrySettings, Templates, Repositories, Blobs, BlobLinks, Manifests, Tags, LifecyclePolicies,
 	Accounts, Users, Groups, Roles, ManagedPolicies, InlinePolicies, Attachments, Memberships, AccessKeys,
 }
 

@@ -104,6 +104,12 @@ func (h *handler) authorize(ctx context.Context, r *http.Request, p *authn.Princ
 }
 
 func (h *handler) authorizeAction(ctx context.Context, r *http.Request, p *authn.Principal, act string, rt route, reg registry.Key) error {
+	return h.authorizeTagged(ctx, r, p, act, rt, reg, nil)
+}
+
+// authorizeTagged is authorizeAction for a request that sets resource tags
+// (aws:RequestTag, aws:TagKeys).
+func (h *handler) authorizeTagged(ctx context.Context, r *http.Request, p *authn.Principal, act string, rt route, reg registry.Key, tags map[string]string) error {
 	if act == "" {
 		return nil
 	}
@@ -112,11 +118,43 @@ func (h *handler) authorizeAction(ctx context.Context, r *http.Request, p *authn
 		resource = authz.RepositoryARN(reg.Region, reg.Account, "*")
 	}
 	err := h.opts.Authorizer.Authorize(ctx, authz.Request{Principal: p, Action: act, Resource: resource, ResourceAccount: reg.Account,
-		SourceIP: SourceIP(r), SecureTransport: r.TLS != nil})
+		SourceIP: SourceIP(r), SecureTransport: r.TLS != nil, RequestTags: tags})
 	var denied *authz.DeniedError
 	if errors.As(err, &denied) {
 		return &regError{Status: http.StatusForbidden, Code: "DENIED", Message: denied.Error()}
 	}
+	return err
+}
+
+// createOnPush creates the repository a push addresses from the registry's
+// CREATE_ON_PUSH creation template, when the repository does not exist and
+// a template governs its name. As in ECR, the pusher must then be allowed
+// ecr:CreateRepository on the repository, and ecr:TagResource as well when
+// the template gives it resource tags; both see the tags as the request's
+// (aws:RequestTag), as CreateRepository with tags does. A push that starts
+// with a blob upload (or a mount) creates it there, one that starts with
+// its manifest (every blob already mounted) there.
+func (h *handler) createOnPush(ctx context.Context, r *http.Request, p *authn.Principal, rt route, reg registry.Key) error {
+	pushes := rt.kind == "uploads" && r.Method == http.MethodPost || rt.kind == "manifest" && r.Method == http.MethodPut
+	if !pushes {
+		return nil
+	}
+	_, err := h.svc.CreateOnPush(ctx, reg, rt.name, func(tags []registry.ResourceTag) error {
+		var reqTags map[string]string
+		if len(tags) > 0 {
+			reqTags = make(map[string]string, len(tags))
+			for _, t := range tags {
+				reqTags[t.Key] = t.Value
+			}
+		}
+		if err := h.authorizeTagged(ctx, r, p, "ecr:CreateRepository", rt, reg, reqTags); err != nil {
+			return err
+		}
+		if len(tags) > 0 {
+			return h.authorizeTagged(ctx, r, p, "ecr:TagResource", rt, reg, reqTags)
+		}
+		return nil
+	})
 	return err
 }
 

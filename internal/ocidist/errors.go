@@ -62,6 +62,9 @@ var errorTable = map[error]struct {
 	registry.ErrLifecyclePolicyNotFound:    {http.StatusNotFound, "UNSUPPORTED"},
 	registry.ErrLifecyclePreviewNotFound:   {http.StatusNotFound, "UNSUPPORTED"},
 	registry.ErrLifecyclePreviewInProgress: {http.StatusConflict, "UNSUPPORTED"},
+	registry.ErrTemplateExists:             {http.StatusConflict, "UNSUPPORTED"},
+	registry.ErrTemplateNotFound:           {http.StatusNotFound, "UNSUPPORTED"},
+	registry.ErrLimitExceeded:              {http.StatusBadRequest, "UNSUPPORTED"},
 }
 
 // toRegError turns any error into what the client sees. Errors the table

@@ -128,6 +128,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	if err := h.createOnPush(r.Context(), r, p, rt, reg); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	ctx := withPrincipal(r.Context(), p)
 	r = r.WithContext(ctx)
 	switch rt.kind {

@@ -55,6 +55,13 @@ var (
 	ErrLifecyclePolicyNotFound    = errors.New("lifecycle policy not found")
 	ErrLifecyclePreviewNotFound   = errors.New("lifecycle policy preview not found")
 	ErrLifecyclePreviewInProgress = errors.New("lifecycle policy preview in progress")
+
+	// Repository creation templates.
+	ErrTemplateExists   = errors.New("repository creation template already exists")
+	ErrTemplateNotFound = errors.New("repository creation template not found")
+	// ErrLimitExceeded: a registry already holds as many of something as
+	// ECR allows (repository creation templates).
+	ErrLimitExceeded = errors.New("limit exceeded")
 )
 
 // Kinds returns every error kind the domain declares, in the order above.
@@ -67,6 +74,7 @@ func Kinds() []error {
 		ErrRepositoryExists, ErrRepositoryNotEmpty, ErrParameterInvalid, ErrResourceTagInvalid, ErrTooManyResourceTags,
 		ErrRepositoryPolicyNotFound, ErrRegistryPolicyNotFound, ErrPolicyInvalid,
 		ErrLifecyclePolicyInvalid, ErrLifecyclePolicyNotFound, ErrLifecyclePreviewNotFound, ErrLifecyclePreviewInProgress,
+		ErrTemplateExists, ErrTemplateNotFound, ErrLimitExceeded,
 	}
 }
 

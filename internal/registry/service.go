@@ -70,6 +70,7 @@ type Store interface {
 	meta.LifecycleStore
 	meta.GCStore
 	meta.LeaseStore
+	meta.TemplateStore
 }
 
 // Service implements the registry domain over a metadata store and a blob

@@ -17,10 +17,6 @@ import (
 	"github.com/berth-registry/berth/internal/replicate/rules"
 )
 
-// appliedForReplication is the creation template scenario a destination
-// repository is created with (registry.AppliedForReplication).
-const appliedForReplication = "REPLICATION"
-
 // destination is where a copy writes: a repository of this deployment
 // (local) or of a remote registry (remoteDest). A manifest is put after
 // its blobs and the manifests it lists.
@@ -244,7 +240,7 @@ func (s *Service) localDestination(ctx context.Context, src meta.RegistryKey, re
 				return nil, err
 			}
 		}
-		if _, err = s.reg.CreateRepositoryFromTemplate(ctx, dst, repo, appliedForReplication); err != nil {
+		if _, err = s.reg.CreateRepositoryFromTemplate(ctx, dst, repo, registry.AppliedForReplication); err != nil {
 			return nil, fmt.Errorf("create the destination repository %s: %w", repo, err)
 		}
 		s.log.InfoContext(ctx, "repository created for replication", "registry", dst.Account, "region", dst.Region, "repository", repo)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/berth-registry/berth/internal/meta"
-	"github.com/berth-registry/berth/internal/registry"
 	"github.com/berth-registry/berth/internal/replicate"
 	"github.com/berth-registry/berth/internal/secrets"
 )
@@ -28,21 +26,4 @@ func (r replicationSecrets) SecretString(ctx context.Context, account, region, i
 		return "", err
 	}
 	return v.String, nil
-}
-
-// replicaRegistry is the registry domain as replication uses it. Until
-// repository creation templates land (registry.CreateRepositoryFromTemplate),
-// a destination repository is created with ECR's defaults, as a
-// REPLICATION template that sets nothing would.
-type replicaRegistry struct{ *registry.Service }
-
-func (r replicaRegistry) CreateRepositoryFromTemplate(ctx context.Context, reg meta.RegistryKey, name, _ string) (*meta.Repository, error) {
-	info, err := r.CreateRepositoryWith(ctx, reg, registry.RepositorySpec{Name: name})
-	if errors.Is(err, registry.ErrRepositoryExists) {
-		return r.Repository(ctx, reg, name, false) // another copy made it first
-	}
-	if err != nil {
-		return nil, err
-	}
-	return info.Repository, nil
 }

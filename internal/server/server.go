@@ -146,7 +146,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	// Replication follows pushes with its own queue and copies images as
 	// jobs any node runs.
 	var srv *Server // set below; remote destinations read its Secrets Manager
-	repl := replicate.New(m, replicaRegistry{svc}, replicate.Options{Logger: log, Now: clock.Now,
+	repl := replicate.New(m, svc, replicate.Options{Logger: log, Now: clock.Now,
 		Secrets: replicationSecrets{get: func() *secrets.Service { return srv.secrets }}})
 	repl.RegisterJobs(runner)
 	// Every node runs the scheduled imports' queue: a node started without

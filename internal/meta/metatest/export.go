@@ -43,6 +43,14 @@ func testExportRegistries(t *testing.T, s meta.Store) {
 	if want := []meta.RegistryKey{reg1, reg3, reg2}; err != nil || !slices.Equal(got, want) {
 		t.Fatalf("Registries = %v, %v; want %v", got, err, want)
 	}
+	// So does a registry with only a repository creation template.
+	reg4 := meta.RegistryKey{Account: "333333333333", Region: "eu-west-1"}
+	createTemplate(t, s, newTemplate(reg4, "ROOT", 1))
+	createTemplate(t, s, newTemplate(reg1, "ROOT", 1))
+	got, err = x.Registries(ctx)
+	if want := []meta.RegistryKey{reg1, reg3, reg2, reg4}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("Registries with templates = %v, %v; want %v", got, err, want)
+	}
 }
 
 func testExportRegistrySettings(t *testing.T, s meta.Store) {

@@ -19,8 +19,10 @@ import (
 // lost settings change, never both a commit and a deletion of a blob, one
 // holder of a lease, one worker per job, one import's vulnerability data
 // seen whole, one manual scan of an image per limit window, one secret of
-// a name, AWSCURRENT on one version after concurrent writes) must hold
-// across connections, not only within one handle's locks. open returns two
+// a name, AWSCURRENT on one version after concurrent writes, no more
+// creation templates than the limit, one creator of a templated
+// repository) must hold across connections, not only within one handle's
+// locks. open returns two
 // handles on one new, empty store; RunShared closes both.
 func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 	for _, tc := range []struct {
@@ -44,6 +46,8 @@ func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 		{"Scans/ConcurrentRequests", testConcurrentScanRequests},
 		{"Secrets/ConcurrentVersions", testConcurrentSecretVersions},
 		{"Secrets/ConcurrentCreate", testConcurrentCreateSecret},
+		{"Templates/Concurrent", testConcurrentTemplates},
+		{"Templates/ConcurrentCreateRepository", testConcurrentCreateFromTemplate},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := open(t)
@@ -136,4 +140,16 @@ func (h *twoHandles) CreateSecret(ctx context.Context, s *meta.Secret, v *meta.S
 
 func (h *twoHandles) UpdateSecret(ctx context.Context, secretID int64, u meta.SecretUpdate) error {
 	return h.pick().UpdateSecret(ctx, secretID, u)
+}
+
+func (h *twoHandles) CreateTemplate(ctx context.Context, t *meta.RepositoryTemplate, limit int) error {
+	return h.pick().CreateTemplate(ctx, t, limit)
+}
+
+func (h *twoHandles) ModifyTemplate(ctx context.Context, reg meta.RegistryKey, key string, fn func(t *meta.RepositoryTemplate) error) (*meta.RepositoryTemplate, error) {
+	return h.pick().ModifyTemplate(ctx, reg, key, fn)
+}
+
+func (h *twoHandles) CreateRepositoryWithLifecycle(ctx context.Context, r *meta.Repository, lifecyclePolicy string) error {
+	return h.pick().CreateRepositoryWithLifecycle(ctx, r, lifecyclePolicy)
 }

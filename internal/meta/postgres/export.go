@@ -14,6 +14,7 @@ func (s *Store) Registries(ctx context.Context) ([]meta.RegistryKey, error) {
 	rows, _ := s.pool.Query(ctx, `
 		SELECT account, region FROM repositories
 		UNION SELECT account, region FROM registry_settings
+		UNION SELECT account, region FROM repository_templates
 		ORDER BY account, region`)
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (meta.RegistryKey, error) {
 		var k meta.RegistryKey

@@ -215,6 +215,7 @@ func unreachable(ctx context.Context, err error) bool {
 const (
 	lockDigestClass int32 = 0x62657201 // a blob digest
 	lockKeysClass   int32 = 0x62657202 // an account's root access keys
+	lockRCTClass    int32 = 0x62657203 // a registry's repository creation templates
 )
 
 // lockDigest serializes, across every node, the transactions that decide

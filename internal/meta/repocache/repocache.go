@@ -84,6 +84,11 @@ func (c *Store) CreateRepository(ctx context.Context, r *meta.Repository) error 
 	return c.Store.CreateRepository(ctx, r)
 }
 
+func (c *Store) CreateRepositoryWithLifecycle(ctx context.Context, r *meta.Repository, lifecyclePolicy string) error {
+	defer c.Invalidate()
+	return c.Store.CreateRepositoryWithLifecycle(ctx, r, lifecyclePolicy)
+}
+
 func (c *Store) UpdateRepository(ctx context.Context, r *meta.Repository) error {
 	defer c.Invalidate()
 	return c.Store.UpdateRepository(ctx, r)

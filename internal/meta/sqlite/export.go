@@ -14,6 +14,7 @@ func (s *Store) Registries(ctx context.Context) ([]meta.RegistryKey, error) {
 	rows, err := s.r.QueryContext(ctx, `
 		SELECT account, region FROM repositories
 		UNION SELECT account, region FROM registry_settings
+		UNION SELECT account, region FROM repository_templates
 		ORDER BY account, region`)
 	if err != nil {
 		return nil, fmt.Errorf("meta/sqlite: registries: %w", err)
