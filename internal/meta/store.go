@@ -36,6 +36,7 @@ type Store interface {
 	IAMStore
 	VulnStore
 	ScanStore
+	PullThroughStore
 
 	// Ping reports whether the store reaches its database now: the
 	// readiness probe's question.
