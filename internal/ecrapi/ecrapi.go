@@ -15,6 +15,7 @@ import (
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/awsapi"
+	"github.com/berth-registry/berth/internal/pullthrough"
 	"github.com/berth-registry/berth/internal/registry"
 	"github.com/berth-registry/berth/internal/scan"
 )
@@ -25,6 +26,9 @@ type Options struct {
 	// Scans is image scanning; nil answers DescribeImages without scan
 	// statuses (tests that need no scanning).
 	Scans *scan.Service
+	// PullThrough is the pull through cache; nil answers its operations
+	// as not served.
+	PullThrough *pullthrough.Service
 	// Tokens issues the logins and seals nextTokens and download links.
 	Tokens *authn.Tokens
 	// Endpoint returns the base URL ("http://host:port") at which clients
@@ -36,12 +40,13 @@ type Options struct {
 
 // API is ECR's operations over the registry domain.
 type API struct {
-	reg      *registry.Service
-	scans    *scan.Service
-	tokens   *authn.Tokens
-	endpoint func(account, region string) string
-	log      *slog.Logger
-	now      func() time.Time
+	reg         *registry.Service
+	scans       *scan.Service
+	pullThrough *pullthrough.Service
+	tokens      *authn.Tokens
+	endpoint    func(account, region string) string
+	log         *slog.Logger
+	now         func() time.Time
 }
 
 // New returns the ECR API.
@@ -52,7 +57,7 @@ func New(opts Options) *API {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &API{reg: opts.Registry, scans: opts.Scans, tokens: opts.Tokens, endpoint: opts.Endpoint, log: opts.Logger, now: opts.Now}
+	return &API{reg: opts.Registry, scans: opts.Scans, pullThrough: opts.PullThrough, tokens: opts.Tokens, endpoint: opts.Endpoint, log: opts.Logger, now: opts.Now}
 }
 
 // Service is ECR's description for the front door.
@@ -108,6 +113,12 @@ func (a *API) Service() *awsapi.Service {
 			awsapi.Op("StartImageScan", onRepository, a.startImageScan),
 			awsapi.Op("DescribeImageScanFindings", onRepository, a.describeImageScanFindings),
 
+			awsapi.Op("CreatePullThroughCacheRule", onRegistryOf, a.createPullThroughCacheRule),
+			awsapi.Op("DescribePullThroughCacheRules", onRegistryOf, a.describePullThroughCacheRules),
+			awsapi.Op("UpdatePullThroughCacheRule", onRegistryOf, a.updatePullThroughCacheRule),
+			awsapi.Op("DeletePullThroughCacheRule", onRegistryOf, a.deletePullThroughCacheRule),
+			awsapi.Op("ValidatePullThroughCacheRule", onRegistryOf, a.validatePullThroughCacheRule),
+
 			awsapi.Op("PutLifecyclePolicy", onRepository, a.putLifecyclePolicy),
 			awsapi.Op("GetLifecyclePolicy", onRepository, a.getLifecyclePolicy),
 			awsapi.Op("DeleteLifecyclePolicy", onRepository, a.deleteLifecyclePolicy),
@@ -119,15 +130,12 @@ func (a *API) Service() *awsapi.Service {
 
 // notServed are ECR's operations Berth does not serve yet.
 var notServed = []string{
-	"CreatePullThroughCacheRule",
 	"CreateRepositoryCreationTemplate",
-	"DeletePullThroughCacheRule",
 	"DeleteRepositoryCreationTemplate",
 	"DeleteSigningConfiguration",
 	"DeregisterPullTimeUpdateExclusion",
 	"DescribeImageReplicationStatus",
 	"DescribeImageSigningStatus",
-	"DescribePullThroughCacheRules",
 	"DescribeRepositoryCreationTemplates",
 	"GetSigningConfiguration",
 	"ListPullTimeUpdateExclusions",
@@ -135,9 +143,7 @@ var notServed = []string{
 	"PutSigningConfiguration",
 	"RegisterPullTimeUpdateExclusion",
 	"UpdateImageStorageClass",
-	"UpdatePullThroughCacheRule",
 	"UpdateRepositoryCreationTemplate",
-	"ValidatePullThroughCacheRule",
 }
 
 // repoRef is how most inputs name their repository; an input that embeds

@@ -22,6 +22,8 @@ func TestLayers(t *testing.T) {
 		{"iam", domain},
 		{"vulndb", domain},
 		{"scan", domain},
+		// The cache's HTTP client is its own package (pullthrough/upstream).
+		{"pullthrough", domain},
 		// A migration copies through the stores' interfaces, never their SQL.
 		{"migrate", domain},
 		{"awsapi", frontDoor},

@@ -34,6 +34,7 @@ import (
 	"github.com/berth-registry/berth/internal/meta/repocache"
 	"github.com/berth-registry/berth/internal/metrics"
 	"github.com/berth-registry/berth/internal/ocidist"
+	"github.com/berth-registry/berth/internal/pullthrough"
 	"github.com/berth-registry/berth/internal/registry"
 	"github.com/berth-registry/berth/internal/scan"
 	"github.com/berth-registry/berth/internal/stsapi"
@@ -64,6 +65,8 @@ type Server struct {
 	// against.
 	scans *scan.Service
 	vulns *vulndb.DB
+	// pullThrough is the pull through cache.
+	pullThrough *pullthrough.Service
 	// clock is this node's reading of the database's clock.
 	clock *dbclock.Clock
 }
@@ -142,6 +145,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		runner.Handle(events.Queue, events.Handler(sink), jobs.QueueOptions{})
 		runner.Handle(events.ScanQueue, events.ScanHandler(sink), jobs.QueueOptions{})
 	}
+	// The pull through cache: its imports are outbox jobs any node runs.
+	// Until Berth has Secrets Manager, a rule's credentialArn names no
+	// secret it can read (pullthrough.NoSecrets).
+	refresh := cfg.PullThroughRefresh
+	if refresh == 0 {
+		refresh = time.Nanosecond // ask the upstream on every pull of a tag
+	}
+	ptc := pullthrough.New(m, svc, pullthrough.Options{
+		Refresh: refresh, Logger: log, Metrics: mreg, Now: clock.Now, Notify: runner.Notify,
+		Creator: pullthrough.DefaultCreator{Registry: svc},
+	})
+	ptc.RegisterJobs(runner)
 	removed, err := svc.CleanStaging(ctx)
 	if err != nil {
 		m.Close()
@@ -151,7 +166,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		log.Info("removed staging files of uploads that no session owns", "count", removed)
 	}
 	s := &Server{cfg: cfg, log: log, meta: m, blobs: blobs, svc: svc, metrics: mreg, changes: bus, jobs: runner, clock: clock,
-		scans: scans, vulns: vulns}
+		scans: scans, vulns: vulns, pullThrough: ptc}
 	if err := s.openIdentities(); err != nil {
 		m.Close()
 		return nil, err
@@ -216,14 +231,16 @@ func (s *Server) routes() (http.Handler, error) {
 		Logger:          s.log,
 		Tokens:          s.tokens,
 		Authorizer:      authorizer,
+		PullThrough:     s.pullThrough,
 	})
 	s.changes.Subscribe(changes.Policies, authorizer.Invalidate)
 	ecr := ecrapi.New(ecrapi.Options{
-		Registry: s.svc,
-		Scans:    s.scans,
-		Tokens:   s.tokens,
-		Endpoint: s.endpoint,
-		Logger:   s.log,
+		Registry:    s.svc,
+		Scans:       s.scans,
+		PullThrough: s.pullThrough,
+		Tokens:      s.tokens,
+		Endpoint:    s.endpoint,
+		Logger:      s.log,
 	})
 	// AssumeRole asks the authorizer about the caller's own policies; the
 	// identity policies the authorizer reads come from the store directly
