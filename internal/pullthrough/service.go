@@ -61,7 +61,7 @@ type Options struct {
 	// Upstream reaches the upstream registries; default
 	// upstream.New(Timeout).
 	Upstream *upstream.Client
-	Secrets SecretSource
+	Secrets  SecretSource
 	// Creator creates repositories; required.
 	Creator RepositoryCreator
 	Logger  *slog.Logger
