@@ -61,11 +61,11 @@ type distUpstream struct {
 	URL    string
 	Host   string
 
-	mu       sync.Mutex
-	counts   map[string]int // "manifest", "blob", "other"
-	down     bool
-	srv      *http.Server
-	cmd      *exec.Cmd
+	mu     sync.Mutex
+	counts map[string]int // "manifest", "blob", "other"
+	down   bool
+	srv    *http.Server
+	cmd    *exec.Cmd
 }
 
 // startDistribution runs Distribution on a free port with htpasswd Basic

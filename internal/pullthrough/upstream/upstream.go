@@ -8,6 +8,8 @@ package upstream
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -221,7 +223,10 @@ func mediaType(resp *http.Response) string {
 func (c *Client) do(ctx context.Context, reg Registry, method, path, scope string, hdr http.Header) (*http.Response, error) {
 	u := *reg.Base
 	u.Path = path
-	key := reg.Base.Host + " " + scope + " " + reg.Creds.Username
+	// Tokens are kept per credentials: a rule whose secret changed does
+	// not go on with the old secret's token.
+	sum := sha256.Sum256([]byte(reg.Creds.Username + "\x00" + reg.Creds.Password))
+	key := reg.Base.Host + " " + scope + " " + hex.EncodeToString(sum[:8])
 	send := func(auth string) (*http.Response, error) {
 		req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 		if err != nil {
