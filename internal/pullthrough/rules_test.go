@@ -11,18 +11,18 @@ import (
 
 func TestUpstreamOf(t *testing.T) {
 	for host, want := range map[string]string{
-		"registry-1.docker.io":                         UpstreamDockerHub,
-		"public.ecr.aws":                               UpstreamECRPublic,
-		"quay.io":                                      UpstreamQuay,
-		"registry.k8s.io":                              UpstreamK8s,
-		"ghcr.io":                                      UpstreamGHCR,
-		"myregistry.azurecr.io":                        UpstreamAzure,
-		"registry.gitlab.com":                          UpstreamGitLab,
-		"cgr.dev":                                      UpstreamChainguard,
+		"registry-1.docker.io":  UpstreamDockerHub,
+		"public.ecr.aws":        UpstreamECRPublic,
+		"quay.io":               UpstreamQuay,
+		"registry.k8s.io":       UpstreamK8s,
+		"ghcr.io":               UpstreamGHCR,
+		"myregistry.azurecr.io": UpstreamAzure,
+		"registry.gitlab.com":   UpstreamGitLab,
+		"cgr.dev":               UpstreamChainguard,
 		"123456789012.dkr.ecr.eu-west-1.amazonaws.com": UpstreamECR,
-		"docker.io":                                    "",
-		"127.0.0.1":                                    "",
-		"harbor.example.com":                           "",
+		"docker.io":          "",
+		"127.0.0.1":          "",
+		"harbor.example.com": "",
 	} {
 		if got := upstreamOf(host); got != want {
 			t.Errorf("upstreamOf(%q) = %q, want %q", host, got, want)

@@ -49,7 +49,6 @@ func TestParseBase(t *testing.T) {
 	}
 }
 
-
 // TestBearerChallenge: a registry that answers 401 with a Bearer challenge
 // is asked again with a token from its realm, fetched with the rule's
 // credentials, and the token is reused for the next request.
