@@ -20,7 +20,7 @@ func checkRule(t *testing.T, what string, got, want *meta.PullThroughRule) {
 	t.Helper()
 	g, w := *got, *want
 	sameTimes := g.CreatedAt.Equal(w.CreatedAt) && g.UpdatedAt.Equal(w.UpdatedAt)
-	g.CreatedAt, g.UpdatedAt, w.CreatedAt, w.UpdatedAt = w.CreatedAt, w.UpdatedAt, w.CreatedAt, w.UpdatedAt
+	g.CreatedAt, g.UpdatedAt = w.CreatedAt, w.UpdatedAt
 	if g != w || !sameTimes {
 		t.Errorf("%s: got %+v, want %+v", what, *got, *want)
 	}
