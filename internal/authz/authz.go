@@ -8,6 +8,7 @@ import (
 	"net/netip"
 
 	"github.com/berth-registry/berth/internal/authn"
+	"github.com/berth-registry/berth/internal/authz/policy"
 )
 
 // Request is one authorization question.
@@ -28,6 +29,10 @@ type Request struct {
 	// ResourceName is how a denial names the resource when not by its ARN
 	// (IAM says "on resource: user bob").
 	ResourceName string
+	// Feature is the ECR feature the request is made for (pull through
+	// cache, replication): only such requests consult the registry
+	// policy, as ECR does.
+	Feature policy.Feature
 }
 
 // DeniedError is a refusal, worded as ECR words it.

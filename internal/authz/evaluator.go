@@ -25,6 +25,14 @@ type PolicySource interface {
 	ResourceTags(ctx context.Context, account, region, repo string) (map[string]string, error)
 }
 
+// RegistryPolicySource is a PolicySource that also finds registry
+// policies (PutRegistryPolicy), which bear on requests made for a feature
+// (Request.Feature) only. A source without it never grants through one.
+type RegistryPolicySource interface {
+	// RegistryPolicy is the registry's policy, nil if none.
+	RegistryPolicy(ctx context.Context, account, region string) (*policy.Policy, error)
+}
+
 // Evaluator authorizes requests by evaluating IAM policies, caching each
 // decision briefly. Any policy change drops the whole cache at once
 // (Invalidate); the time limit bounds how long a change made on another
@@ -43,6 +51,7 @@ type cacheKey struct {
 	principal, accessKey, action, resource string
 	sourceIP                               netip.Addr
 	secure                                 bool
+	feature                                policy.Feature
 }
 
 type cached struct {
@@ -65,7 +74,7 @@ func (e *Evaluator) Invalidate() { e.generation.Add(1) }
 // Authorize implements Authorizer.
 func (e *Evaluator) Authorize(ctx context.Context, r Request) error {
 	now := e.now()
-	key := cacheKey{r.Principal.ARN, r.Principal.AccessKeyID, r.Action, r.Resource, r.SourceIP, r.SecureTransport}
+	key := cacheKey{r.Principal.ARN, r.Principal.AccessKeyID, r.Action, r.Resource, r.SourceIP, r.SecureTransport, r.Feature}
 	cacheable := len(r.RequestTags) == 0
 	gen := e.generation.Load()
 	if cacheable {
@@ -118,6 +127,7 @@ func (e *Evaluator) evaluate(ctx context.Context, r Request, now time.Time) (pol
 		SecureTransport: r.SecureTransport,
 		Time:            now,
 		RequestTags:     r.RequestTags,
+		Feature:         r.Feature,
 	}
 	var docs []*policy.Policy
 	if pr.Type != policy.Root {
@@ -141,6 +151,17 @@ func (e *Evaluator) evaluate(ctx context.Context, r Request, now time.Time) (pol
 				return policy.Result{}, err
 			}
 			req.ResourceTags = tags
+		}
+	}
+	if rs, ok := e.src.(RegistryPolicySource); ok && r.Feature != policy.NoFeature {
+		if region, account, _, ok := parseRepositoryARN(r.Resource); ok {
+			rp, err := rs.RegistryPolicy(ctx, account, region)
+			if err != nil {
+				return policy.Result{}, err
+			}
+			if rp != nil {
+				docs = append(docs, rp)
+			}
 		}
 	}
 	return policy.Evaluate(req, docs...), nil

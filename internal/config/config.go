@@ -63,6 +63,9 @@ type Config struct {
 	VulnDBSync          []string
 	VulnDBSyncInterval  time.Duration
 	VulnDBCheckInterval time.Duration
+	// PullThroughRefresh is how old a tag cached by a pull through cache
+	// rule may be before a pull asks the upstream where it points now.
+	PullThroughRefresh time.Duration
 }
 
 // sources is a repeatable flag; from the environment, its value is split
@@ -123,6 +126,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	fs.Var(sources{&c.VulnDBSync}, "vulndb-sync", "vulnerability data source to import again every --vulndb-sync-interval, as berth vulndb import takes it (an http(s) URL of an OSV all.zip, or a path); repeat or separate with commas for several")
 	fs.DurationVar(&c.VulnDBSyncInterval, "vulndb-sync-interval", 24*time.Hour, "how old the newest vulnerability data import may grow before --vulndb-sync imports again")
 	fs.DurationVar(&c.VulnDBCheckInterval, "vulndb-check-interval", time.Minute, "how often a node looks whether the vulnerability data changed (continuous scanning then rescans) and whether a --vulndb-sync is due")
+	fs.DurationVar(&c.PullThroughRefresh, "pull-through-refresh", 15*time.Minute, "how old a tag cached through a pull through cache rule may be before a pull asks the upstream whether it moved (a digest is never asked again)")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this separate loopback address, e.g. 127.0.0.1:6060, for profiling (off by default)")
 
 	set := map[string]bool{}
@@ -189,6 +193,9 @@ func (c *Config) validate() error {
 		if d.v < time.Second {
 			errs = append(errs, fmt.Errorf("%s %v: at least 1s", d.flag, d.v))
 		}
+	}
+	if c.PullThroughRefresh < 0 {
+		errs = append(errs, fmt.Errorf("--pull-through-refresh %v: must not be negative (0 asks the upstream on every pull of a tag)", c.PullThroughRefresh))
 	}
 	if c.VulnDBCheckInterval < 100*time.Millisecond {
 		errs = append(errs, fmt.Errorf("--vulndb-check-interval %v: at least 100ms", c.VulnDBCheckInterval))

@@ -15,6 +15,7 @@ import (
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/awsapi"
+	"github.com/berth-registry/berth/internal/pullthrough"
 	"github.com/berth-registry/berth/internal/registry"
 	"github.com/berth-registry/berth/internal/replicate"
 	"github.com/berth-registry/berth/internal/scan"
@@ -29,6 +30,9 @@ type Options struct {
 	// Replication is image replication; nil answers DescribeRegistry with
 	// no rules (tests that need none).
 	Replication *replicate.Service
+	// PullThrough is the pull through cache; nil answers its operations
+	// as not served.
+	PullThrough *pullthrough.Service
 	// Tokens issues the logins and seals nextTokens and download links.
 	Tokens *authn.Tokens
 	// Endpoint returns the base URL ("http://host:port") at which clients
@@ -43,6 +47,7 @@ type API struct {
 	reg         *registry.Service
 	scans       *scan.Service
 	replication *replicate.Service
+	pullThrough *pullthrough.Service
 	tokens      *authn.Tokens
 	endpoint    func(account, region string) string
 	log         *slog.Logger
@@ -57,7 +62,8 @@ func New(opts Options) *API {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &API{reg: opts.Registry, scans: opts.Scans, replication: opts.Replication, tokens: opts.Tokens, endpoint: opts.Endpoint, log: opts.Logger, now: opts.Now}
+	return &API{reg: opts.Registry, scans: opts.Scans, replication: opts.Replication, pullThrough: opts.PullThrough, tokens: opts.Tokens,
+		endpoint: opts.Endpoint, log: opts.Logger, now: opts.Now}
 }
 
 // Service is ECR's description for the front door.
@@ -115,6 +121,12 @@ func (a *API) Service() *awsapi.Service {
 			awsapi.Op("StartImageScan", onRepository, a.startImageScan),
 			awsapi.Op("DescribeImageScanFindings", onRepository, a.describeImageScanFindings),
 
+			awsapi.Op("CreatePullThroughCacheRule", onRegistryOf, a.createPullThroughCacheRule),
+			awsapi.Op("DescribePullThroughCacheRules", onRegistryOf, a.describePullThroughCacheRules),
+			awsapi.Op("UpdatePullThroughCacheRule", onRegistryOf, a.updatePullThroughCacheRule),
+			awsapi.Op("DeletePullThroughCacheRule", onRegistryOf, a.deletePullThroughCacheRule),
+			awsapi.Op("ValidatePullThroughCacheRule", onRegistryOf, a.validatePullThroughCacheRule),
+
 			awsapi.Op("PutLifecyclePolicy", onRepository, a.putLifecyclePolicy),
 			awsapi.Op("GetLifecyclePolicy", onRepository, a.getLifecyclePolicy),
 			awsapi.Op("DeleteLifecyclePolicy", onRepository, a.deleteLifecyclePolicy),
@@ -131,19 +143,14 @@ func (a *API) Service() *awsapi.Service {
 
 // notServed are ECR's operations Berth does not serve yet.
 var notServed = []string{
-	"CreatePullThroughCacheRule",
-	"DeletePullThroughCacheRule",
 	"DeleteSigningConfiguration",
 	"DeregisterPullTimeUpdateExclusion",
 	"DescribeImageSigningStatus",
-	"DescribePullThroughCacheRules",
 	"GetSigningConfiguration",
 	"ListPullTimeUpdateExclusions",
 	"PutSigningConfiguration",
 	"RegisterPullTimeUpdateExclusion",
 	"UpdateImageStorageClass",
-	"UpdatePullThroughCacheRule",
-	"ValidatePullThroughCacheRule",
 }
 
 // repoRef is how most inputs name their repository; an input that embeds

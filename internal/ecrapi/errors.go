@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/berth-registry/berth/internal/awsapi"
+	"github.com/berth-registry/berth/internal/pullthrough"
 	"github.com/berth-registry/berth/internal/registry"
 	"github.com/berth-registry/berth/internal/replicate"
 	"github.com/berth-registry/berth/internal/scan"
@@ -66,12 +67,34 @@ var replicationErrorTable = map[error]string{
 	replicate.ErrConfigInvalid: "InvalidParameterException",
 }
 
+// pullThroughErrorTable words the pull through cache's error kinds (every
+// one: TestErrorTableCoversKinds). The upstream's failures reach the data
+// plane only; should one reach the API it is a ServerException's kin.
+var pullThroughErrorTable = map[error]string{
+	pullthrough.ErrInvalid:             "InvalidParameterException",
+	pullthrough.ErrRuleExists:          "PullThroughCacheRuleAlreadyExistsException",
+	pullthrough.ErrRuleNotFound:        "PullThroughCacheRuleNotFoundException",
+	pullthrough.ErrLimit:               "LimitExceededException",
+	pullthrough.ErrUnsupportedUpstream: "UnsupportedUpstreamRegistryException",
+	pullthrough.ErrSecretNotFound:      "SecretNotFoundException",
+	pullthrough.ErrSecretAccess:        "UnableToAccessSecretException",
+	pullthrough.ErrSecretDecrypt:       "UnableToDecryptSecretValueException",
+	pullthrough.ErrUpstreamUnavailable: "ServerException",
+	pullthrough.ErrUpstreamRateLimited: "LimitExceededException",
+	pullthrough.ErrUpstreamDenied:      "UnableToAccessSecretException",
+}
+
 // domainError words a registry domain error as ECR does, with the
 // domain's message; anything else (or a kind with no row) is a server
 // fault, for the front door to log and answer.
 func domainError(err error) *awsapi.Error {
 	if kind, msg, _, ok := registry.KindOf(err); ok {
 		if code, ok := errorTable[kind]; ok {
+			return awsapi.Errorf(code, msg)
+		}
+	}
+	if kind, msg, ok := pullthrough.KindOf(err); ok {
+		if code, ok := pullThroughErrorTable[kind]; ok {
 			return awsapi.Errorf(code, msg)
 		}
 	}

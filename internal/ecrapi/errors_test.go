@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/berth-registry/berth/internal/pullthrough"
 	"github.com/berth-registry/berth/internal/registry"
 	"github.com/berth-registry/berth/internal/replicate"
 	"github.com/berth-registry/berth/internal/scan"
@@ -49,6 +50,20 @@ func TestErrorTableCoversKinds(t *testing.T) {
 	}
 	if len(replicationErrorTable) != len(replicate.Kinds()) {
 		t.Errorf("the replication table has %d rows for %d kinds", len(replicationErrorTable), len(replicate.Kinds()))
+	}
+	for _, kind := range pullthrough.Kinds() {
+		code, ok := pullThroughErrorTable[kind]
+		if !ok {
+			t.Errorf("no ECR exception for the pull through cache's kind %q", kind)
+			continue
+		}
+		e := domainError(fmt.Errorf("wrapped: %w", &pullthrough.Error{Kind: kind, Message: "what to fix"}))
+		if e == nil || e.Code != code || e.Message != "what to fix" {
+			t.Errorf("%q: %+v, want %s with the domain's message", kind, e, code)
+		}
+	}
+	if len(pullThroughErrorTable) != len(pullthrough.Kinds()) {
+		t.Errorf("the pull through cache table has %d rows for %d kinds", len(pullThroughErrorTable), len(pullthrough.Kinds()))
 	}
 	if len(scanErrorTable) != len(scan.Kinds()) {
 		t.Errorf("the scanning table has %d rows for %d kinds", len(scanErrorTable), len(scan.Kinds()))

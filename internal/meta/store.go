@@ -41,6 +41,7 @@ type Store interface {
 	SecretStore
 	ReplicationStore
 	TemplateStore
+	PullThroughStore
 
 	// Ping reports whether the store reaches its database now: the
 	// readiness probe's question.

@@ -21,6 +21,9 @@ func (h *handler) blob(w http.ResponseWriter, r *http.Request, reg registry.Key,
 	ctx := r.Context()
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
+		if h.pullThroughBlob(w, r, reg, name, d) {
+			return
+		}
 		if r.Method == http.MethodGet {
 			// As ECR does, the bytes may come from the blob store itself.
 			if url, ok, err := h.svc.BlobRedirect(ctx, reg, name, d); err != nil {

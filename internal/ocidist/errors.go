@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/berth-registry/berth/internal/pullthrough"
 	"github.com/berth-registry/berth/internal/registry"
 )
 
@@ -84,6 +85,11 @@ func toRegError(err error) *regError {
 			return &regError{Status: t.status, Code: t.code, Message: msg, Detail: detail}
 		}
 	}
+	if kind, msg, ok := pullthrough.KindOf(err); ok {
+		if t, ok := pullThroughErrors[kind]; ok {
+			return &regError{Status: t.status, Code: t.code, Message: msg}
+		}
+	}
 	return &regError{Status: http.StatusInternalServerError, Code: "UNKNOWN", Message: "internal server error"}
 }
 
@@ -105,6 +111,10 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case re.Status == http.StatusServiceUnavailable:
 		level = slog.LevelWarn
 		re.Message += " (request id " + w.Header().Get("X-Request-Id") + ")"
+	case re.Status == http.StatusBadGateway:
+		// An upstream's failure (pull through cache): its message is
+		// the client's to read.
+		level = slog.LevelWarn
 	case re.Status >= 500:
 		level = slog.LevelError
 		re.Message = "internal server error (request id " + w.Header().Get("X-Request-Id") + "); the server log has the cause"

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berth-registry/berth/internal/pullthrough"
 	"github.com/berth-registry/berth/internal/registry"
 )
 
@@ -26,6 +27,17 @@ func TestErrorTableCoversKinds(t *testing.T) {
 		}
 		if row.status >= 500 {
 			t.Errorf("%q is a client's error but answers %d", kind, row.status)
+		}
+	}
+	for _, kind := range pullthrough.Kinds() {
+		row, ok := pullThroughErrors[kind]
+		if !ok {
+			t.Errorf("no OCI error for the pull through cache's kind %q", kind)
+			continue
+		}
+		re := toRegError(fmt.Errorf("wrapped: %w", &pullthrough.Error{Kind: kind, Message: "what to fix"}))
+		if re.Status != row.status || re.Code != row.code || re.Message != "what to fix" {
+			t.Errorf("%q: %+v, want %d %s with the domain's message", kind, re, row.status, row.code)
 		}
 	}
 	if len(errorTable) != len(registry.Kinds()) {

@@ -25,6 +25,8 @@ type Options struct {
 	Tokens TokenChecker
 	// Authorizer decides each request's ECR action.
 	Authorizer authz.Authorizer
+	// PullThrough is the pull through cache; nil serves no rules.
+	PullThrough PullThrough
 }
 
 type handler struct {

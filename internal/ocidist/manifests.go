@@ -13,7 +13,10 @@ func (h *handler) manifest(w http.ResponseWriter, r *http.Request, reg registry.
 	ctx := r.Context()
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		m, err := h.svc.GetManifest(ctx, reg, name, ref)
+		m, cached, err := h.pullThroughManifest(r, reg, name, ref)
+		if !cached {
+			m, err = h.svc.GetManifest(ctx, reg, name, ref)
+		}
 		if err != nil {
 			h.writeError(w, r, err)
 			return

@@ -23,6 +23,8 @@ func TestLayers(t *testing.T) {
 		{"vulndb", domain},
 		{"scan", domain},
 		{"secrets", domain},
+		// The cache's HTTP client is its own package (pullthrough/upstream).
+		{"pullthrough", domain},
 		// A migration copies through the stores' interfaces, never their SQL.
 		{"migrate", domain},
 		{"awsapi", frontDoor},

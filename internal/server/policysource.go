@@ -63,3 +63,16 @@ func (s *policySource) ResourceTags(ctx context.Context, account, region, repo s
 	}
 	return tags, nil
 }
+
+// RegistryPolicy implements authz.RegistryPolicySource: the registry
+// policy that pull through cache and replication requests consult.
+func (s *policySource) RegistryPolicy(ctx context.Context, account, region string) (*policy.Policy, error) {
+	text, err := s.reg.RegistryPolicy(ctx, meta.RegistryKey{Account: account, Region: region})
+	if errors.Is(err, registry.ErrRegistryPolicyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.parsed.Parse(policy.Registry, text)
+}

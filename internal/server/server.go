@@ -34,6 +34,7 @@ import (
 	"github.com/berth-registry/berth/internal/meta/repocache"
 	"github.com/berth-registry/berth/internal/metrics"
 	"github.com/berth-registry/berth/internal/ocidist"
+	"github.com/berth-registry/berth/internal/pullthrough"
 	"github.com/berth-registry/berth/internal/registry"
 	"github.com/berth-registry/berth/internal/replicate"
 	"github.com/berth-registry/berth/internal/scan"
@@ -69,6 +70,8 @@ type Server struct {
 	vulns *vulndb.DB
 	// replication is image replication.
 	replication *replicate.Service
+	// pullThrough is the pull through cache.
+	pullThrough *pullthrough.Service
 	// clock is this node's reading of the database's clock.
 	clock *dbclock.Clock
 	// secrets is Secrets Manager's secrets (the pull-through cache's
@@ -145,9 +148,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	scans.RegisterJobs(runner)
 	// Replication follows pushes with its own queue and copies images as
 	// jobs any node runs.
-	var srv *Server // set below; remote destinations read its Secrets Manager
+	// Remote replication destinations and pull through cache upstreams read
+	// their credentials from the server's Secrets Manager, set below.
+	var srv *Server
+	srvSecrets := func() *secrets.Service { return srv.secrets }
 	repl := replicate.New(m, svc, replicate.Options{Logger: log, Now: clock.Now,
-		Secrets: replicationSecrets{get: func() *secrets.Service { return srv.secrets }}})
+		Secrets: secretStrings{get: srvSecrets, notFound: replicate.ErrSecretNotFound}})
 	repl.RegisterJobs(runner)
 	// Every node runs the scheduled imports' queue: a node started without
 	// --vulndb-sync still takes its turn at a job another node wrote.
@@ -157,6 +163,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		runner.Handle(events.Queue, events.Handler(sink), jobs.QueueOptions{})
 		runner.Handle(events.ScanQueue, events.ScanHandler(sink), jobs.QueueOptions{})
 	}
+	// The pull through cache: its imports are outbox jobs any node runs.
+	refresh := cfg.PullThroughRefresh
+	if refresh == 0 {
+		refresh = time.Nanosecond // ask the upstream on every pull of a tag
+	}
+	ptc := pullthrough.New(m, svc, pullthrough.Options{
+		Refresh: refresh, Logger: log, Metrics: mreg, Now: clock.Now, Notify: runner.Notify,
+		Creator: svc,
+		Secrets: secretStrings{get: srvSecrets, notFound: pullthrough.ErrSecretNotFound, decrypt: pullthrough.ErrSecretDecrypt},
+	})
+	ptc.RegisterJobs(runner)
 	removed, err := svc.CleanStaging(ctx)
 	if err != nil {
 		m.Close()
@@ -166,7 +183,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		log.Info("removed staging files of uploads that no session owns", "count", removed)
 	}
 	s := &Server{cfg: cfg, log: log, meta: m, blobs: blobs, svc: svc, metrics: mreg, changes: bus, jobs: runner, clock: clock,
-		scans: scans, vulns: vulns, replication: repl}
+		scans: scans, vulns: vulns, replication: repl, pullThrough: ptc}
 	srv = s
 	if err := s.openIdentities(); err != nil {
 		m.Close()
@@ -239,12 +256,14 @@ func (s *Server) routes() (http.Handler, error) {
 		Logger:          s.log,
 		Tokens:          s.tokens,
 		Authorizer:      authorizer,
+		PullThrough:     s.pullThrough,
 	})
 	s.changes.Subscribe(changes.Policies, authorizer.Invalidate)
 	ecr := ecrapi.New(ecrapi.Options{
 		Registry:    s.svc,
 		Scans:       s.scans,
 		Replication: s.replication,
+		PullThrough: s.pullThrough,
 		Tokens:      s.tokens,
 		Endpoint:    s.endpoint,
 		Logger:      s.log,

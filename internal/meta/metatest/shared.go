@@ -48,6 +48,7 @@ func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 		{"Secrets/ConcurrentCreate", testConcurrentCreateSecret},
 		{"Templates/Concurrent", testConcurrentTemplates},
 		{"Templates/ConcurrentCreateRepository", testConcurrentCreateFromTemplate},
+		{"PullThrough/ConcurrentRules", testConcurrentPullThroughRules},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := open(t)
@@ -84,6 +85,10 @@ func (h *twoHandles) CreateRepository(ctx context.Context, r *meta.Repository) e
 
 func (h *twoHandles) ModifyRepository(ctx context.Context, repoID int64, fn func(r *meta.Repository) error) error {
 	return h.pick().ModifyRepository(ctx, repoID, fn)
+}
+
+func (h *twoHandles) CreatePullThroughRule(ctx context.Context, r *meta.PullThroughRule, limit int) error {
+	return h.pick().CreatePullThroughRule(ctx, r, limit)
 }
 
 func (h *twoHandles) PutManifest(ctx context.Context, p *meta.PutManifest) error {
