@@ -727,8 +727,8 @@ t_repl_cross_account() {
   st=$(wait_repl "$REGION" "$REPL_ACCOUNT" FAILED)
   expect_contains "failureCode without the destination's registry policy" "$st" "REGISTRY_POLICY_DENIED"
   expect_contains "failureCode without the destination's registry policy" "$st" "ecr:ReplicateImage"
-  akid=$(json 'd["AccessKeyID"]' <"$TMP/repl-account.json")
-  secret=$(json 'd["SecretAccessKey"]' <"$TMP/repl-account.json")
+  akid=$(json 'd["accessKeyId"]' <"$TMP/repl-account.json")
+  secret=$(json 'd["secretAccessKey"]' <"$TMP/repl-account.json")
   AWS_ACCESS_KEY_ID=$akid AWS_SECRET_ACCESS_KEY=$secret show aws ecr put-registry-policy --policy-text \
     '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::'$ACCOUNT':root"},"Action":["ecr:ReplicateImage","ecr:CreateRepository"],"Resource":"arn:aws:ecr:'$REGION':'$REPL_ACCOUNT':repository/*"}]}' >/dev/null
   wait_repl "$REGION" "$REPL_ACCOUNT" COMPLETE
