@@ -212,5 +212,88 @@ def _():
 # END Secrets Manager
 
 
+# BEGIN replication (issue 14: put_replication_configuration, describe_registry,
+# describe_image_replication_status after a push through the ECR API)
+import hashlib  # noqa: E402 - the block stands alone
+import json  # noqa: E402
+import time  # noqa: E402
+
+REPL_REPO = "boto3-repl/app"
+REPL_REGION = "us-west-2" if REGION != "us-west-2" else "us-east-2"
+ecr_dest = boto3.client(
+    "ecr",
+    endpoint_url=ENDPOINT,
+    region_name=REPL_REGION,
+    config=Config(retries={"max_attempts": 1}, connect_timeout=10, read_timeout=60),
+)
+repl = {}
+
+
+def push_blob(repo, data):
+    """Uploads data as a layer through the ECR API and returns its descriptor."""
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    up = ecr.initiate_layer_upload(repositoryName=repo)
+    ecr.upload_layer_part(repositoryName=repo, uploadId=up["uploadId"], partFirstByte=0,
+                          partLastByte=len(data) - 1, layerPartBlob=data)
+    done = ecr.complete_layer_upload(repositoryName=repo, uploadId=up["uploadId"], layerDigests=[digest])
+    expect(done["layerDigest"] == digest, "complete_layer_upload answered %r, want %s" % (done["layerDigest"], digest))
+    return digest, len(data)
+
+
+@check("put_replication_configuration to another region; describe_registry shows the rule")
+def _():
+    cfg = {"rules": [{
+        "destinations": [{"region": REPL_REGION, "registryId": ACCOUNT}],
+        "repositoryFilters": [{"filter": "boto3-repl/", "filterType": "PREFIX_MATCH"}],
+    }]}
+    out = ecr.put_replication_configuration(replicationConfiguration=cfg)
+    expect(out["replicationConfiguration"] == cfg, "put answered %r" % out["replicationConfiguration"])
+    reg = ecr.describe_registry()
+    expect(reg["registryId"] == ACCOUNT, "registryId %r" % reg["registryId"])
+    expect(reg["replicationConfiguration"] == cfg, "describe_registry: %r" % reg["replicationConfiguration"])
+
+
+@check("a push through the ECR API replicates: describe_image_replication_status COMPLETE, describe_images in the destination")
+def _():
+    ecr.create_repository(repositoryName=REPL_REPO)
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    cd, cs = push_blob(REPL_REPO, config)
+    ld, ls = push_blob(REPL_REPO, ("boto3 replication layer %d" % os.getpid()).encode())
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld, "size": ls}],
+    })
+    img = ecr.put_image(repositoryName=REPL_REPO, imageManifest=manifest, imageTag="v1",
+                        imageManifestMediaType="application/vnd.oci.image.manifest.v1+json")["image"]
+    digest = img["imageId"]["imageDigest"]
+    repl["digest"] = digest
+    deadline, statuses = time.time() + 60, []
+    while time.time() < deadline:
+        out = ecr.describe_image_replication_status(repositoryName=REPL_REPO, imageId={"imageTag": "v1"})
+        expect(out["imageId"]["imageDigest"] == digest, "imageId %r" % out["imageId"])
+        statuses = out["replicationStatuses"]
+        if statuses and statuses[0]["status"] == "COMPLETE":
+            break
+        time.sleep(0.5)
+    expect(statuses == [{"region": REPL_REGION, "registryId": ACCOUNT, "status": "COMPLETE"}],
+           "replicationStatuses %r, want COMPLETE in %s" % (statuses, REPL_REGION))
+    details = ecr_dest.describe_images(repositoryName=REPL_REPO)["imageDetails"]
+    expect([(d["imageDigest"], d.get("imageTags")) for d in details] == [(digest, ["v1"])],
+           "describe_images in %s: %r" % (REPL_REGION, details))
+
+
+@check("put_replication_configuration with no rules stops replication")
+def _():
+    ecr.put_replication_configuration(replicationConfiguration={"rules": []})
+    rules = ecr.describe_registry()["replicationConfiguration"]["rules"]
+    expect(rules == [], "rules after clearing: %r" % rules)
+    code = error_code(ecr.describe_image_replication_status, repositoryName=REPL_REPO, imageId={"imageTag": "nope"})
+    expect(code == "ImageNotFoundException", "status of a missing image answers %r" % code)
+    for client in (ecr, ecr_dest):
+        client.delete_repository(repositoryName=REPL_REPO, force=True)
+# END replication
+
+
 print("boto3 %s (botocore %s): %d ok, %d failed" % (boto3.__version__, __import__("botocore").__version__, results["ok"], results["fail"]), flush=True)
 sys.exit(1 if results["fail"] else 0)
