@@ -964,6 +964,20 @@ except Exception:
     expect_eq "isValid once the secret is right again" "$out" True
   }
   check "aws secretsmanager put-secret-value with a wrong password: validate says why, a pull answers DENIED; put back: valid" t_ptc_rotate
+
+  # Last, so that the Secrets Manager checks below find only their own secrets.
+  t_ptc_delete() {
+    local out
+    out=$(show aws ecr delete-pull-through-cache-rule --ecr-repository-prefix e2e-up --output json)
+    expect_eq "deleted rule" "$(json 'd["ecrRepositoryPrefix"]' <<<"$out")" e2e-up
+    out=$(show_all must_fail aws ecr describe-pull-through-cache-rules --ecr-repository-prefixes e2e-up)
+    expect_contains "describe of the deleted rule" "$out" "PullThroughCacheRuleNotFoundException"
+    out=$(show aws ecr describe-images --repository-name e2e-up/team/app --query 'imageDetails[0].imageDigest' --output text)
+    expect_eq "the cached image, kept" "$out" "$(get ptc_digest)"
+    aws ecr delete-repository-creation-template --prefix e2e-up >/dev/null
+    aws secretsmanager delete-secret --secret-id ecr-pullthroughcache/e2e-upstream --force-delete-without-recovery >/dev/null
+  }
+  check "aws ecr delete-pull-through-cache-rule: the rule goes, the repositories it filled stay" t_ptc_delete
 else
   skip "pull through cache" "CNCF Distribution could not be installed"
 fi
