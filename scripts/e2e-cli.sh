@@ -10,8 +10,10 @@
 # starts a private dockerd (vfs storage, no iptables, no bridge) on a socket
 # in a temporary directory; installs crane with `go install` if it is
 # missing. Then: STS and ECR calls with `aws`, docker login / build / push /
-# pull, the legacy `aws ecr get-login`, crane push / copy / pull, boto3
-# (scripts/e2e_boto3.py), and the error messages docker prints. Everything
+# pull, the legacy `aws ecr get-login`, crane push / copy / pull, a pull
+# through cache from a Basic-auth CNCF Distribution upstream on loopback
+# (installed with `go install` if missing), boto3 (scripts/e2e_boto3.py),
+# and the error messages docker prints. Everything
 # it started is stopped and every temporary file removed on exit.
 #
 # Every check is one line, "ok  …" or "FAIL …" with what differed and the
@@ -36,6 +38,7 @@ FAILED_NAMES=()
 BERTH_PID=""
 BERTH_PIDS=()
 PROXY_PID=""
+UPSTREAM_PID=""
 NODES=${E2E_NODES:-1}
 E2E_META=${E2E_META:-}
 E2E_BLOBS=${E2E_BLOBS:-}
@@ -112,6 +115,9 @@ cleanup() {
   if [ -n "$CHECK_PID" ]; then kill_tree "$CHECK_PID"; fi
   if [ -n "$PROXY_PID" ]; then
     stop_pid "$PROXY_PID" rrproxy 5
+  fi
+  if [ -n "$UPSTREAM_PID" ]; then
+    stop_pid "$UPSTREAM_PID" registry 10
   fi
   local bp
   for bp in "${BERTH_PIDS[@]}"; do
@@ -823,6 +829,159 @@ t_rct_delete() {
 }
 check "aws ecr delete-repository-creation-template --prefix tmpl: pushes create nothing more" t_rct_delete
 # --- end of repository creation templates -----------------------------------
+
+# --- pull through cache (issue 14) ----------------------------------------------
+# A CNCF Distribution registry on loopback with htpasswd Basic auth is the
+# upstream; its login lives in a Secrets Manager secret the rule names.
+log "3d. pull through cache from a Basic-auth CNCF Distribution upstream"
+PTC_USER=berth
+PTC_PASSWORD=upstream-pass-1
+# Distribution takes bcrypt hashes only: bcrypt (cost 4) of $PTC_PASSWORD,
+# fixed so that the script needs no htpasswd tool.
+PTC_HTPASSWD="$PTC_USER:\$2a\$04\$8bgK9ksRdTRDdGHa8Gdfj.gRzV9myXmvztxgLzgZITbC5nm/ReYye"
+PTC_SECRET='{"username":"'$PTC_USER'","accessToken":"'$PTC_PASSWORD'"}'
+PTC_DIST=""
+if command -v registry >/dev/null; then
+  PTC_DIST=$(command -v registry)
+else
+  echo "installing CNCF Distribution's registry"
+  (cd "$TMP" && GOBIN="$TMP/bin" GOFLAGS='' go install github.com/distribution/distribution/v3/cmd/registry@v3.1.2) &&
+    PTC_DIST=$TMP/bin/registry
+fi
+if [ -n "$PTC_DIST" ]; then
+  mkdir -p "$TMP/upstream"
+  printf '%s\n' "$PTC_HTPASSWD" >"$TMP/upstream/htpasswd"
+  UPSTREAM=127.0.0.1:$(free_port)
+  cat >"$TMP/upstream/config.yml" <<EOF
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: $TMP/upstream/data}}
+http: {addr: $UPSTREAM, secret: berth-e2e-cli-local-only}
+auth: {htpasswd: {realm: e2e-upstream, path: $TMP/upstream/htpasswd}}
+EOF
+  OTEL_TRACES_EXPORTER=none "$PTC_DIST" serve "$TMP/upstream/config.yml" >"$TMP/upstream.log" 2>&1 &
+  UPSTREAM_PID=$!
+  for ((i = 0; ; i++)); do
+    code=$(python3 -c 'import sys, urllib.request, urllib.error
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=2).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+except Exception:
+    print(0)' "http://$UPSTREAM/v2/")
+    [ "$code" = 401 ] && break
+    alive "$UPSTREAM_PID" || { cat "$TMP/upstream.log"; die "Distribution exited while starting"; }
+    [ "$i" -lt 150 ] || die "Distribution did not answer http://$UPSTREAM/v2/ in 30s"
+    sleep 0.2
+  done
+  echo "Distribution $("$PTC_DIST" --version 2>/dev/null | awk '{print $NF}') at http://$UPSTREAM (Basic auth)"
+
+  t_ptc_upstream() {
+    local out ref
+    out=$(show_all must_fail crane digest --insecure "$UPSTREAM/team/app:v1")
+    expect_contains "anonymous crane digest at the upstream" "$out" "UNAUTHORIZED"
+    show_all crane auth login "$UPSTREAM" -u "$PTC_USER" -p "$PTC_PASSWORD" >/dev/null
+    mkdir -p "$TMP/ptc-layer"
+    printf 'pulled through berth %s %s\n' "$$" "$RANDOM" >"$TMP/ptc-layer/hello.txt"
+    tar -C "$TMP/ptc-layer" -cf "$TMP/ptc-layer.tar" hello.txt
+    for ref in team/app:v1 team/web:v1; do
+      crane append --insecure -f "$TMP/ptc-layer.tar" -t "$UPSTREAM/$ref" >/dev/null
+      printf 'another %s\n' "$RANDOM" >"$TMP/ptc-layer/hello.txt"
+      tar -C "$TMP/ptc-layer" -cf "$TMP/ptc-layer.tar" hello.txt
+    done
+    put ptc_digest "$(crane digest --insecure "$UPSTREAM/team/app:v1")"
+    put ptc_web_digest "$(crane digest --insecure "$UPSTREAM/team/web:v1")"
+  }
+  check "crane append to the Basic-auth upstream (anonymous access refused)" t_ptc_upstream
+
+  t_ptc_rule() {
+    local out arn
+    arn=$(show aws secretsmanager create-secret --name ecr-pullthroughcache/e2e-upstream --secret-string "$PTC_SECRET" --query ARN --output text)
+    put ptc_arn "$arn"
+    show aws ecr create-repository-creation-template --prefix e2e-up --applied-for PULL_THROUGH_CACHE \
+      --image-tag-mutability IMMUTABLE --resource-tags Key=source,Value=upstream >/dev/null
+    # AWS CLI v1 would fetch an http:// parameter value: the URL goes in JSON.
+    out=$(show aws ecr create-pull-through-cache-rule --cli-input-json \
+      '{"ecrRepositoryPrefix":"e2e-up","upstreamRegistryUrl":"http://'$UPSTREAM'","credentialArn":"'$arn'"}' --output json)
+    expect_eq "created rule" "$(json '[d["ecrRepositoryPrefix"], d["upstreamRegistryUrl"], d["credentialArn"], d["registryId"]]' <<<"$out")" \
+      '["e2e-up", "http://'$UPSTREAM'", "'$arn'", "'$ACCOUNT'"]'
+    out=$(show aws ecr describe-pull-through-cache-rules --ecr-repository-prefixes e2e-up --output json)
+    expect_eq "described rule" "$(json '[(r["ecrRepositoryPrefix"], r["upstreamRegistryUrl"], r["credentialArn"], r["upstreamRepositoryPrefix"]) for r in d["pullThroughCacheRules"]]' <<<"$out")" \
+      '[["e2e-up", "http://'$UPSTREAM'", "'$arn'", "ROOT"]]'
+    out=$(show aws ecr validate-pull-through-cache-rule --ecr-repository-prefix e2e-up --output json)
+    expect_eq isValid "$(json 'd["isValid"]' <<<"$out")" true
+  }
+  check "aws secretsmanager create-secret, aws ecr create-pull-through-cache-rule --cli-input-json, describe-…, validate-…: isValid" t_ptc_rule
+
+  t_ptc_crane_pull() {
+    local digest files
+    digest=$(get ptc_digest)
+    show_all crane auth login "$REG" -u AWS -p "$(aws ecr get-login-password)" >/dev/null
+    crane pull "$REG/e2e-up/team/app:v1" "$TMP/ptc-out.tar"
+    expect_eq "digest of the tarball pulled through berth" "$(crane digest --tarball "$TMP/ptc-out.tar")" "$digest"
+    files=$(crane export "$REG/e2e-up/team/app:v1" - | tar -t)
+    expect_eq "files in the image" "$files" hello.txt
+  }
+  check "crane pull $REG/e2e-up/team/app:v1: the upstream's image, through berth" t_ptc_crane_pull
+
+  t_ptc_describe() {
+    local out i digest
+    digest=$(get ptc_digest)
+    # The rest of the image is stored by a background job (docs/pull-through.md).
+    for i in $(seq 1 120); do
+      out=$(aws ecr describe-images --repository-name e2e-up/team/app --image-ids imageTag=v1 --output json 2>/dev/null || true)
+      [[ $out == *"$digest"* ]] && break
+      sleep 0.5
+    done
+    show printf '%s\n' "$out" >/dev/null
+    expect_eq "describe-images e2e-up/team/app" "$(json '[d["imageDetails"][0]["imageDigest"], d["imageDetails"][0]["imageTags"]]' <<<"$out")" "[\"$digest\", [\"v1\"]]"
+    out=$(show aws ecr describe-repositories --repository-names e2e-up/team/app --query 'repositories[0].imageTagMutability' --output text)
+    expect_eq "the template's mutability" "$out" IMMUTABLE
+    out=$(show aws ecr list-tags-for-resource --resource-arn "arn:aws:ecr:$REGION:$ACCOUNT:repository/e2e-up/team/app" --output json)
+    expect_eq "the template's tags" "$(json 'd["tags"]' <<<"$out")" '[{"Key": "source", "Value": "upstream"}]'
+  }
+  check "aws ecr describe-images in e2e-up/team/app: the cached image; PULL_THROUGH_CACHE template applied" t_ptc_describe
+
+  t_ptc_docker_pull() {
+    local out
+    aws ecr get-login-password | docker login --username AWS --password-stdin "$REG" >/dev/null
+    out=$(show_all docker pull "$REG/e2e-up/team/web:v1")
+    expect_contains "docker pull through berth" "$out" "Digest: $(get ptc_web_digest)"
+  }
+  check "docker pull $REG/e2e-up/team/web:v1: a first pull with docker" t_ptc_docker_pull
+
+  t_ptc_rotate() {
+    local out
+    aws secretsmanager put-secret-value --secret-id ecr-pullthroughcache/e2e-upstream \
+      --secret-string '{"username":"'$PTC_USER'","accessToken":"wrong"}' >/dev/null
+    out=$(show aws ecr validate-pull-through-cache-rule --ecr-repository-prefix e2e-up --output json)
+    expect_eq "isValid with a wrong password" "$(json 'd["isValid"]' <<<"$out")" false
+    expect_contains "failure with a wrong password" "$(json 'd["failure"]' <<<"$out")" "Could not authenticate to the upstream registry http://$UPSTREAM: upstream answered 401"
+    out=$(show_all must_fail crane digest "$REG/e2e-up/team/new:v1")
+    expect_contains "a first pull with a wrong password" "$out" "refused the pull through cache rule's credentials"
+    aws secretsmanager put-secret-value --secret-id ecr-pullthroughcache/e2e-upstream --secret-string "$PTC_SECRET" >/dev/null
+    out=$(show aws ecr validate-pull-through-cache-rule --ecr-repository-prefix e2e-up --query isValid --output text)
+    expect_eq "isValid once the secret is right again" "$out" True
+  }
+  check "aws secretsmanager put-secret-value with a wrong password: validate says why, a pull answers DENIED; put back: valid" t_ptc_rotate
+
+  # Last, so that the Secrets Manager checks below find only their own secrets.
+  t_ptc_delete() {
+    local out
+    out=$(show aws ecr delete-pull-through-cache-rule --ecr-repository-prefix e2e-up --output json)
+    expect_eq "deleted rule" "$(json 'd["ecrRepositoryPrefix"]' <<<"$out")" e2e-up
+    out=$(show_all must_fail aws ecr describe-pull-through-cache-rules --ecr-repository-prefixes e2e-up)
+    expect_contains "describe of the deleted rule" "$out" "PullThroughCacheRuleNotFoundException"
+    out=$(show aws ecr describe-images --repository-name e2e-up/team/app --query 'imageDetails[0].imageDigest' --output text)
+    expect_eq "the cached image, kept" "$out" "$(get ptc_digest)"
+    aws ecr delete-repository-creation-template --prefix e2e-up >/dev/null
+    aws secretsmanager delete-secret --secret-id ecr-pullthroughcache/e2e-upstream --force-delete-without-recovery >/dev/null
+  }
+  check "aws ecr delete-pull-through-cache-rule: the rule goes, the repositories it filled stay" t_ptc_delete
+else
+  skip "pull through cache" "CNCF Distribution could not be installed"
+fi
+# --- end of pull through cache ------------------------------------------------
 
 # ---------------------------------------------------------------------------
 log "4. boto3"
