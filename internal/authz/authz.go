@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/authz/policy"
+	"github.com/berth-registry/berth/internal/meta"
 )
 
 // Request is one authorization question.
@@ -71,7 +72,12 @@ func (AccountOwner) Authorize(_ context.Context, r Request) error {
 	return &DeniedError{Request: r, Reason: "because no resource-based policy allows the " + r.Action + " action"}
 }
 
-// RepositoryARN is the ARN of an ECR repository.
+// RepositoryARN is the ARN of an ECR repository; a repository of the
+// public registry (meta.PublicRegion) has ECR Public's ARN, which names no
+// region.
 func RepositoryARN(region, account, name string) string {
+	if region == meta.PublicRegion {
+		return "arn:aws:ecr-public::" + account + ":repository/" + name
+	}
 	return "arn:aws:ecr:" + region + ":" + account + ":repository/" + name
 }

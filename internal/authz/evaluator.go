@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/authz/policy"
+	"github.com/berth-registry/berth/internal/meta"
 )
 
 // PolicySource finds the policies that bear on a request.
@@ -171,12 +172,22 @@ func (e *Evaluator) evaluate(ctx context.Context, r Request, now time.Time) (pol
 // it is authorized on identity policies alone.
 var ErrNoResource = errors.New("authz: no such resource")
 
-// parseRepositoryARN splits arn:aws:ecr:<region>:<account>:repository/<name>.
+// parseRepositoryARN splits arn:aws:ecr:<region>:<account>:repository/<name>,
+// and ECR Public's arn:aws:ecr-public::<account>:repository/<name>, whose
+// repositories are those of the public registry (meta.PublicRegion).
 func parseRepositoryARN(arn string) (region, account, repo string, ok bool) {
 	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "ecr" {
+	if len(parts) != 6 || parts[0] != "arn" {
+		return "", "", "", false
+	}
+	region = parts[3]
+	switch {
+	case parts[2] == "ecr":
+	case parts[2] == "ecr-public" && region == "":
+		region = meta.PublicRegion
+	default:
 		return "", "", "", false
 	}
 	repo, ok = strings.CutPrefix(parts[5], "repository/")
-	return parts[3], parts[4], repo, ok
+	return region, parts[4], repo, ok
 }

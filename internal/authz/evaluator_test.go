@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/authz/policy"
+	"github.com/berth-registry/berth/internal/meta"
 )
 
 // fakeSource is a PolicySource in memory that counts its calls.
@@ -504,6 +505,8 @@ func TestParseRepositoryARN(t *testing.T) {
 		{"arn:aws:ecr:us-east-1:000000000000:repository/*", "us-east-1", "000000000000", "*", true},
 		{"arn:aws-cn:ecr:cn-north-1:000000000000:repository/app", "cn-north-1", "000000000000", "app", true},
 		{RepositoryARN("ap-south-1", "222222222222", "a/b"), "ap-south-1", "222222222222", "a/b", true},
+		{"arn:aws:ecr-public::000000000000:repository/app", meta.PublicRegion, "000000000000", "app", true},
+		{"arn:aws:ecr-public:us-east-1:000000000000:repository/app", "", "", "", false},
 		{"arn:aws:ecr:us-east-1:000000000000:registry", "", "", "", false},
 		{"arn:aws:ecr:us-east-1:000000000000:repositoryapp", "", "", "", false},
 		{"arn:aws:iam::000000000000:user/bob", "", "", "", false},

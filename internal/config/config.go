@@ -40,13 +40,15 @@ type Config struct {
 	AutoCreateRepositories bool
 	DefaultAccount         string
 	DefaultRegion          string
-	ShutdownTimeout        time.Duration
-	UploadTTL              time.Duration
-	AccessKeyID            string
-	SecretAccessKey        string
-	TokenKey               string
-	PublicURL              string
-	RegistryDomain         string
+	// PublicRegistryHost is the data-plane host of ECR Public registries.
+	PublicRegistryHost string
+	ShutdownTimeout    time.Duration
+	UploadTTL          time.Duration
+	AccessKeyID        string
+	SecretAccessKey    string
+	TokenKey           string
+	PublicURL          string
+	RegistryDomain     string
 	// Lifecycle policies and garbage collection (docs/lifecycle.md).
 	LifecycleInterval time.Duration
 	GCInterval        time.Duration
@@ -115,6 +117,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	fs.StringVar(&c.SecretAccessKey, "secret-access-key", "", "secret access key of the default account's root identity; prefer the environment variable")
 	fs.StringVar(&c.TokenKey, "token-key", "", "base64 key (32+ bytes) that signs login tokens; nodes sharing one database share it (default: generated once and kept in the data directory)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL clients reach Berth at, used in proxyEndpoint and repositoryUri (default: from --listen)")
+	fs.StringVar(&c.PublicRegistryHost, "public-registry-host", "public.ecr.localhost", "host name of the ECR Public registries (public.ecr.aws's role): repositories are <host>/<alias>/<name> (docs/ecr-public.md)")
 	fs.StringVar(&c.RegistryDomain, "registry-domain", "localhost", "domain of ECR-style registry hosts <account>.dkr.ecr.<region>.<domain> for registries other than the default")
 	fs.DurationVar(&c.UploadTTL, "upload-ttl", 24*time.Hour, "how long an upload session may make no progress before it is discarded")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long requests in flight may take to finish on SIGTERM/SIGINT")

@@ -12,6 +12,12 @@ type RegistryKey struct {
 	Region  string
 }
 
+// PublicRegion is the pseudo-region of an account's ECR Public registry:
+// (account, PublicRegion) is a registry like any other to the stores and
+// the domain, and no private registry can have it, since a region is
+// validated as a name like us-east-1 wherever one is given.
+const PublicRegion = "public"
+
 // Repository is one repository of a registry.
 type Repository struct {
 	ID        int64

@@ -169,7 +169,9 @@ var ecrHostRE = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.`)
 
 // registryFor picks the registry a request addresses from its Host.
 func (h *handler) registryFor(r *http.Request) registry.Key {
-	if m := ecrHostRE.FindStringSubmatch(r.Host); m != nil {
+	// The public registries' pseudo-region is no region: they are reached
+	// on the public host only, never through a private registry's.
+	if m := ecrHostRE.FindStringSubmatch(r.Host); m != nil && m[2] != registry.PublicRegion {
 		return registry.Key{Account: m[1], Region: m[2]}
 	}
 	return h.opts.DefaultRegistry

@@ -71,6 +71,8 @@ type RepositoryConfig struct {
 	Tags                    []ResourceTag `json:"tags,omitempty"`
 	// Policy is the repository policy's text, as set.
 	Policy string `json:"policy,omitempty"`
+	// Catalog is a public repository's gallery entry (ECR Public).
+	Catalog *CatalogData `json:"catalog,omitempty"`
 }
 
 // RepositoryInfo is a repository with its configuration decoded.
@@ -88,6 +90,8 @@ type RepositorySpec struct {
 	ScanOnPush              bool
 	Encryption              *Encryption
 	Tags                    []ResourceTag
+	// Catalog is a public repository's catalog data (ECR Public).
+	Catalog *CatalogInput
 }
 
 func invalidParameter(member, format string, args ...any) *Error {
@@ -243,7 +247,12 @@ func (s *Service) CreateRepositoryWith(ctx context.Context, reg meta.RegistryKey
 	if len(spec.Tags) > MaxResourceTags {
 		return nil, tooManyTags(spec.Name, len(spec.Tags))
 	}
+	catalog, err := s.catalogOf(ctx, reg, spec.Catalog)
+	if err != nil {
+		return nil, err
+	}
 	c := RepositoryConfig{
+		Catalog:                 catalog,
 		ScanOnPush:              spec.ScanOnPush,
 		Encryption:              enc,
 		TagMutabilityExclusions: slices.Clone(spec.TagMutabilityExclusions),

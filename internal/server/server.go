@@ -273,7 +273,8 @@ func (s *Server) routes() (http.Handler, error) {
 	// (iam.PolicyReader), so the two are built in this order.
 	ids := iam.New(s.meta, iam.Options{Authorizer: authorizer, Changes: s.changes, Logger: s.log})
 	api, err := awsapi.New(awsapi.Options{
-		Services:   apiServices(ecr, stsapi.New(ids), iamapi.New(ids), secretsapi.New(s.secrets)),
+		Services: apiServices(ecr, ecrpublicapi.New(ecrpublicapi.Options{Registry: s.svc, Tokens: s.tokens, Host: s.cfg.PublicRegistryHost, Logger: s.log}),
+			stsapi.New(ids), iamapi.New(ids), secretsapi.New(s.secrets)),
 		Directory:  s.dir,
 		Authorizer: authorizer,
 		Logger:     s.log,
@@ -309,8 +310,8 @@ func (s *Server) routes() (http.Handler, error) {
 // with no signature to say which service it is for goes to the first
 // whose model has its Action, else to the first of all, and STS is where
 // such a call has always gone.
-func apiServices(ecr *ecrapi.API, sts *stsapi.API, iam *iamapi.API, sm *secretsapi.API) []*awsapi.Service {
-	return []*awsapi.Service{ecr.Service(), ecrpublicapi.Service(), sts.Service(), iam.Service(), sm.Service()}
+func apiServices(ecr *ecrapi.API, ecrPublic *ecrpublicapi.API, sts *stsapi.API, iam *iamapi.API, sm *secretsapi.API) []*awsapi.Service {
+	return []*awsapi.Service{ecr.Service(), ecrPublic.Service(), sts.Service(), iam.Service(), sm.Service()}
 }
 
 // Listen binds the configured address; Addr then reports it.
