@@ -47,6 +47,10 @@ func LoadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 		lo = append(lo, config.WithBaseEndpoint(opts.Endpoint))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, lo...)
+	var missing config.SharedConfigProfileNotExistError
+	if errors.As(err, &missing) {
+		return aws.Config{}, fmt.Errorf("AWS profile %q is not in the AWS config files (~/.aws/config, ~/.aws/credentials or AWS_CONFIG_FILE): create it with `aws configure --profile %[1]s` or `aws configure sso --profile %[1]s`", opts.Profile)
+	}
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading the AWS configuration%s: %w", profileWords(opts.Profile), err)
 	}
