@@ -52,17 +52,25 @@ func credHelperDir(t *testing.T) string {
 // (the root keys of b, and endpointURL if not "") and returns the
 // environment that points the SDK at it and nowhere else.
 func awsProfileHome(t *testing.T, endpointURL string) (home string, env []string) {
+	return awsProfilesHome(t, endpointURL, map[string][2]string{"dev": {testAccessKeyID, testSecretAccessKey}})
+}
+
+// awsProfilesHome is awsProfileHome with the given profiles and keys.
+func awsProfilesHome(t *testing.T, endpointURL string, profiles map[string][2]string) (home string, env []string) {
 	t.Helper()
 	home = t.TempDir()
 	aws := filepath.Join(home, ".aws")
 	os.MkdirAll(aws, 0o700)
-	conf := "[profile dev]\nregion = " + testRegion + "\n"
-	if endpointURL != "" {
-		conf += "endpoint_url = " + endpointURL + "\n"
+	var conf, creds strings.Builder
+	for name, keys := range profiles {
+		conf.WriteString("[profile " + name + "]\nregion = " + testRegion + "\n")
+		if endpointURL != "" {
+			conf.WriteString("endpoint_url = " + endpointURL + "\n")
+		}
+		creds.WriteString("[" + name + "]\naws_access_key_id = " + keys[0] + "\naws_secret_access_key = " + keys[1] + "\n")
 	}
-	os.WriteFile(filepath.Join(aws, "config"), []byte(conf), 0o600)
-	os.WriteFile(filepath.Join(aws, "credentials"), []byte("[dev]\naws_access_key_id = "+testAccessKeyID+
-		"\naws_secret_access_key = "+testSecretAccessKey+"\n"), 0o600)
+	os.WriteFile(filepath.Join(aws, "config"), []byte(conf.String()), 0o600)
+	os.WriteFile(filepath.Join(aws, "credentials"), []byte(creds.String()), 0o600)
 	env = []string{
 		"HOME=" + home,
 		"AWS_CONFIG_FILE=" + filepath.Join(aws, "config"),
