@@ -183,6 +183,45 @@ func TestBerthLoginThenPushWithDockerConfigOnly(t *testing.T) {
 	}
 }
 
+// TestBerthLoginPipe checks that --pipe hands the password to `docker login
+// --password-stdin` and nothing to the command line, with a stand-in docker
+// that records what it was given.
+func TestBerthLoginPipe(t *testing.T) {
+	b := startBerth(t, "")
+	ctx := withTimeout(t, time.Minute)
+	_, env := awsProfileHome(t, b.URL)
+	bin := t.TempDir()
+	record := filepath.Join(bin, "record")
+	fake := "#!/bin/sh\nprintf '%s\\n' \"$*\" >" + record + "\ncat >>" + record + "\necho 'Login Succeeded'\n"
+	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dockerDir := t.TempDir()
+	cmd := exec.CommandContext(ctx, berthBin, "login", "--profile", "dev", "--pipe", "--docker-config", dockerDir)
+	cmd.Env = append(cleanEnv(), append(env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("berth login --pipe: %v\n%s", err, out)
+	}
+	got, err := os.ReadFile(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, password, _ := strings.Cut(string(got), "\n")
+	if want := "--config " + dockerDir + " login --username AWS --password-stdin " + b.Host; args != want {
+		t.Errorf("docker ran with %q, want %q", args, want)
+	}
+	if !strings.HasPrefix(password, "berth1.") || strings.Contains(args, password) {
+		t.Errorf("password on stdin %q", password)
+	}
+	if !strings.Contains(string(out), "credential in docker login") {
+		t.Errorf("berth login --pipe printed %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(dockerDir, "config.json")); err == nil {
+		t.Error("--pipe wrote the docker config itself")
+	}
+}
+
 func TestCredentialHelperForHostAlias(t *testing.T) {
 	b := startBerth(t, "")
 	ctx := withTimeout(t, 2*time.Minute)
