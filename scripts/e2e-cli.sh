@@ -12,7 +12,8 @@
 # missing. Then: STS and ECR calls with `aws`, docker login / build / push /
 # pull, the legacy `aws ecr get-login`, crane push / copy / pull, a pull
 # through cache from a Basic-auth CNCF Distribution upstream on loopback
-# (installed with `go install` if missing), boto3 (scripts/e2e_boto3.py),
+# (installed with `go install` if missing), Berth's client tools (berth
+# login, docker-credential-berth, berth doctor), boto3 (scripts/e2e_boto3.py),
 # and the error messages docker prints. Everything
 # it started is stopped and every temporary file removed on exit.
 #
@@ -982,6 +983,60 @@ else
   skip "pull through cache" "CNCF Distribution could not be installed"
 fi
 # --- end of pull through cache ------------------------------------------------
+
+# --- client tools: berth login, docker-credential-berth, berth doctor ---------
+# No `docker login` here: each check starts from an empty docker config of its
+# own, and only Berth's client tools put a credential in it.
+log "3e. client tools: berth login, docker-credential-berth, berth doctor"
+go build -o "$TMP/bin/docker-credential-berth" ./cmd/docker-credential-berth || die "go build ./cmd/docker-credential-berth failed"
+
+t_berth_login() {
+  local out cfg=$TMP/login-config
+  mkdir -p "$cfg"
+  aws ecr create-repository --repository-name login-repo >/dev/null
+  out=$(DOCKER_CONFIG=$cfg show_all "$TMP/bin/berth" login)
+  expect_contains "berth login" "$out" "Logged in to $REG (registry $ACCOUNT, region $REGION)"
+  build_image e2e-login:latest "pushed after berth login $$ $RANDOM" >/dev/null
+  docker tag e2e-login:latest "$REG/login-repo:v1"
+  out=$(DOCKER_CONFIG=$cfg show_all docker push "$REG/login-repo:v1")
+  expect_eq "digest in describe-images" \
+    "$(aws ecr describe-images --repository-name login-repo --image-ids imageTag=v1 --query 'imageDetails[0].imageDigest' --output text)" \
+    "$(push_digest "$out")"
+}
+check "berth login (writes the docker config), then docker push $REG/login-repo:v1 without docker login" t_berth_login
+
+t_cred_helper() {
+  local out cfg=$TMP/helper-config alias=localhost:${REG##*:}
+  mkdir -p "$cfg"
+  aws ecr create-repository --repository-name helper-repo >/dev/null
+  printf '{"credHelpers": {"%s": "berth"}}\n' "$alias" >"$cfg/config.json"
+  printf '{"registries": {"%s": {"endpoint": "%s"}}}\n' "$alias" "$ENDPOINT" >"$TMP/credential-helper.json"
+  export DOCKER_CONFIG=$cfg BERTH_CREDENTIAL_HELPER_CONFIG=$TMP/credential-helper.json XDG_CACHE_HOME=$TMP/xdg-cache PATH=$TMP/bin:$PATH
+  build_image e2e-helper:latest "pushed through docker-credential-berth $$ $RANDOM" >/dev/null
+  docker tag e2e-helper:latest "$alias/helper-repo:v1"
+  out=$(show_all docker push "$alias/helper-repo:v1")
+  digest=$(push_digest "$out")
+  expect_eq "crane digest through the helper" "$(crane digest "$alias/helper-repo:v1")" "$digest"
+  crane copy "$alias/helper-repo:v1" "$alias/helper-repo:crane"
+  expect_eq "crane ls helper-repo" "$(crane ls "$alias/helper-repo" | sort | tr '\n' ' ')" "crane v1 "
+}
+check "docker-credential-berth as credHelpers for localhost:PORT: docker push, crane digest / copy" t_cred_helper
+
+t_doctor() {
+  local out cfg=$TMP/doctor-config
+  mkdir -p "$cfg"
+  out=$(DOCKER_CONFIG=$cfg show_all must_fail "$TMP/bin/berth" doctor --repository login-repo)
+  expect_contains "berth doctor without a login" "$out" "no basic auth credentials"
+  expect_contains "berth doctor without a login" "$out" "fix: berth login"
+  out=$(DOCKER_CONFIG=$TMP/login-config show_all must_fail "$TMP/bin/berth" doctor --repository no-such-repo)
+  expect_contains "berth doctor, missing repository" "$out" \
+    "The repository with name 'no-such-repo' does not exist in the registry with id '$ACCOUNT'"
+  expect_contains "berth doctor, missing repository" "$out" "fix: aws ecr create-repository --repository-name no-such-repo"
+  out=$(DOCKER_CONFIG=$TMP/login-config show_all "$TMP/bin/berth" doctor --repository login-repo)
+  expect_contains "berth doctor, all well" "$out" "ok    push"
+}
+check "berth doctor: no basic auth credentials, repository does not exist, then all well" t_doctor
+# --- end of client tools ------------------------------------------------------
 
 # ---------------------------------------------------------------------------
 log "4. boto3"

@@ -19,6 +19,10 @@ Usage:
   berth admin <command> manage accounts (berth admin -h lists the commands)
   berth vulndb <command> load and list the vulnerability data image scanning
                         matches against (berth vulndb -h)
+  berth login [flags]   log docker in to Berth or Amazon ECR with your AWS
+                        identity, without docker login (berth login -h)
+  berth doctor [flags]  explain why a docker push or pull fails, with the
+                        command that fixes it (berth doctor -h)
   berth version         print the version
 `
 
@@ -43,6 +47,22 @@ func main() {
 	case "vulndb":
 		if err := vulndbCmd(os.Args[2:], os.Stdout, os.Stderr, os.Getenv); err != nil {
 			fmt.Fprintln(os.Stderr, "berth vulndb:", err)
+			os.Exit(1)
+		}
+	case "login":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		err := login(ctx, os.Args[2:], os.Stdout, os.Stderr, os.Getenv)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "berth login:", err)
+			os.Exit(1)
+		}
+	case "doctor":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		err := doctorCmd(ctx, os.Args[2:], os.Stdout, os.Stderr, os.Getenv)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "berth doctor:", err)
 			os.Exit(1)
 		}
 	case "version", "--version":
