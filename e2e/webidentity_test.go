@@ -236,7 +236,7 @@ func TestAssumeRoleWithWebIdentityCLI(t *testing.T) {
 		t.Fatalf("aws sts assume-role-with-web-identity: %v\n%s", err, out)
 	}
 	var v struct {
-		Credentials struct{ AccessKeyId, SecretAccessKey, SessionToken string }
+		Credentials                                     struct{ AccessKeyId, SecretAccessKey, SessionToken string }
 		SubjectFromWebIdentityToken, Audience, Provider string
 	}
 	if err := json.Unmarshal(out, &v); err != nil || !strings.HasPrefix(v.Credentials.AccessKeyId, "ASIA") ||
