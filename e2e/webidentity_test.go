@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -243,6 +244,21 @@ func TestAssumeRoleWithWebIdentityCLI(t *testing.T) {
 		v.SubjectFromWebIdentityToken != "repo:acme/app:ref:refs/heads/main" {
 		t.Fatalf("CLI output %s (%v)", out, err)
 	}
+
+	// The CI recipe: the token in a file, and the CLI's own web identity
+	// credential provider doing the exchange before calling ECR.
+	tokenFile := filepath.Join(t.TempDir(), "oidc")
+	if err := os.WriteFile(tokenFile, []byte(idp.Sign(t, oidctest.Claims{Subject: "repo:acme/app:ref:refs/heads/main", Audience: []string{"sts.amazonaws.com"}}, false)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("aws", "--region", testRegion, "--output", "json", "ecr", "describe-repositories")
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_") })
+	cmd.Env = append(env, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_ENDPOINT_URL="+b.URL, "AWS_WEB_IDENTITY_TOKEN_FILE="+tokenFile, "AWS_ROLE_ARN="+roleARN, "AWS_ROLE_SESSION_NAME=ci")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "repositories") {
+		t.Fatalf("aws ecr describe-repositories with AWS_WEB_IDENTITY_TOKEN_FILE: %v\n%s", err, out)
+	}
+
 	out, err = run(idp.Sign(t, oidctest.Claims{Subject: "repo:evil/app:ref:refs/heads/main", Audience: []string{"sts.amazonaws.com"}}, false))
 	if err == nil || !strings.Contains(string(out), "An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity operation: Not authorized to perform sts:AssumeRoleWithWebIdentity") {
 		t.Fatalf("CLI with a wrong sub: %v\n%s", err, out)
