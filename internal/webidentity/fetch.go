@@ -44,6 +44,11 @@ type Verifier struct {
 type keySet struct {
 	keys    *jose.JSONWebKeySet
 	fetched time.Time
+	// failed is when the last fetch failed (zero after a success), and
+	// failure why: for failedRetry after it, tokens are refused at once
+	// rather than each waiting for an issuer that is down.
+	failed  time.Time
+	failure error
 }
 
 const (
@@ -54,6 +59,10 @@ const (
 	// maxDocument bounds the discovery document and the JWKS.
 	maxDocument  = 1 << 20
 	fetchTimeout = 10 * time.Second
+	// failedRetry is how long a failed fetch is remembered: anyone can
+	// present a token naming a registered issuer, and a down issuer must
+	// not cost a ten-second fetch per request.
+	failedRetry = 10 * time.Second
 )
 
 func (v *Verifier) now() time.Time {
@@ -91,22 +100,40 @@ func (v *Verifier) keys(ctx context.Context, iss Issuer, now time.Time, refresh 
 	v.mu.Unlock()
 	if ks != nil {
 		age := now.Sub(ks.fetched)
-		if age < ttl && (!refresh || age < refetchAfter) {
+		if ks.keys != nil && age < ttl && (!refresh || age < refetchAfter) {
 			return ks.keys, false, nil
+		}
+		if !ks.failed.IsZero() && now.Sub(ks.failed) < failedRetry {
+			if ks.keys != nil {
+				return ks.keys, false, nil // the last good keys, until the issuer answers again
+			}
+			return nil, false, communicationError(ks.failure)
 		}
 	}
 	keys, err := v.fetch(ctx, iss)
-	if err != nil {
-		return nil, false, &Error{Kind: ErrCommunication, Cause: err,
-			Message: "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements"}
-	}
 	v.mu.Lock()
+	defer v.mu.Unlock()
 	if v.cache == nil {
 		v.cache = map[string]*keySet{}
 	}
+	if err != nil {
+		failed := &keySet{failed: now, failure: err}
+		if ks != nil && ks.keys != nil && now.Sub(ks.fetched) < ttl {
+			failed.keys, failed.fetched = ks.keys, ks.fetched
+		}
+		v.cache[iss.URL] = failed
+		if failed.keys != nil {
+			return failed.keys, false, nil
+		}
+		return nil, false, communicationError(err)
+	}
 	v.cache[iss.URL] = &keySet{keys: keys, fetched: now}
-	v.mu.Unlock()
 	return keys, true, nil
+}
+
+func communicationError(cause error) *Error {
+	return &Error{Kind: ErrCommunication, Cause: cause,
+		Message: "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements"}
 }
 
 // fetch reads the issuer's discovery document and then its JWKS.

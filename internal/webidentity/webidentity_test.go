@@ -129,3 +129,35 @@ func TestKeysCached(t *testing.T) {
 		t.Fatalf("%d JWKS fetches after the TTL, want 3", n)
 	}
 }
+
+// TestFailedFetchRemembered: an issuer that cannot be reached is asked
+// again only after a while, so tokens naming it cannot make every request
+// wait on it.
+func TestFailedFetchRemembered(t *testing.T) {
+	idp := oidctest.New(t)
+	now := time.Now()
+	v := &webidentity.Verifier{Now: func() time.Time { return now }}
+	// The right issuer, but its certificate is not trusted: every fetch fails.
+	iss := webidentity.Issuer{URL: idp.URL, ClientIDs: []string{"a"}}
+	tok, err := webidentity.Parse(idp.Sign(t, oidctest.Claims{Subject: "s", Audience: []string{"a"}, Expiry: now.Add(time.Hour)}, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := v.Verify(t.Context(), tok, iss); !errors.Is(err, webidentity.ErrCommunication) {
+			t.Fatalf("Verify = %v, want ErrCommunication", err)
+		}
+	}
+	// Trusted now, but the failure is remembered for a few seconds.
+	iss.Thumbprints = []string{idp.Thumbprint()}
+	if _, err := v.Verify(t.Context(), tok, iss); !errors.Is(err, webidentity.ErrCommunication) {
+		t.Fatalf("Verify right after a failure = %v, want the remembered failure", err)
+	}
+	now = now.Add(11 * time.Second)
+	if _, err := v.Verify(t.Context(), tok, iss); err != nil {
+		t.Fatalf("Verify after the failure's retry time: %v", err)
+	}
+	if n := idp.Fetches.Load(); n != 1 {
+		t.Errorf("%d JWKS fetches, want 1 (failed handshakes never reach it)", n)
+	}
+}
