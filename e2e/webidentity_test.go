@@ -224,12 +224,16 @@ func TestAssumeRoleWithWebIdentityCLI(t *testing.T) {
 	}
 	b := startBerth(t, "")
 	idp, _, roleARN := webIdentitySetup(t, b)
+	// A home of its own: the CLI caches assumed-role credentials under
+	// ~/.aws/cli/cache by role and session name, which would hand this
+	// run another Berth's session.
+	home := t.TempDir()
 	run := func(token string) ([]byte, error) {
 		cmd := exec.Command("aws", "--endpoint-url", b.URL, "--region", testRegion, "--output", "json",
 			"sts", "assume-role-with-web-identity", "--role-arn", roleARN, "--role-session-name", "cli", "--web-identity-token", token)
 		env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_") })
 		// No credentials at all: the CLI signs nothing for this operation.
-		cmd.Env = append(env, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true")
+		cmd.Env = append(env, "HOME="+home, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true")
 		return cmd.CombinedOutput()
 	}
 	out, err := run(idp.Sign(t, oidctest.Claims{Subject: "repo:acme/app:ref:refs/heads/main", Audience: []string{"sts.amazonaws.com"}}, false))
@@ -253,7 +257,7 @@ func TestAssumeRoleWithWebIdentityCLI(t *testing.T) {
 	}
 	cmd := exec.Command("aws", "--region", testRegion, "--output", "json", "ecr", "describe-repositories")
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_") })
-	cmd.Env = append(env, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true",
+	cmd.Env = append(env, "HOME="+home, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_ENDPOINT_URL="+b.URL, "AWS_WEB_IDENTITY_TOKEN_FILE="+tokenFile, "AWS_ROLE_ARN="+roleARN, "AWS_ROLE_SESSION_NAME=ci")
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "repositories") {
 		t.Fatalf("aws ecr describe-repositories with AWS_WEB_IDENTITY_TOKEN_FILE: %v\n%s", err, out)
