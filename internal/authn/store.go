@@ -115,6 +115,9 @@ func (s *Store) lookupSession(ctx context.Context, accessKeyID string) (*Princip
 	if !s.now().Before(rs.ExpiresAt) {
 		return nil, "", ErrExpiredCredentials
 	}
+	if rs.RoleID == "" {
+		return s.userSession(ctx, rs)
+	}
 	return &Principal{
 		Kind:         KindAssumedRole,
 		Account:      rs.Account,
@@ -126,6 +129,26 @@ func (s *Store) lookupSession(ctx context.Context, accessKeyID string) (*Princip
 		RoleARN:      RoleARN(rs.Account, rs.RolePath, rs.RoleName),
 		SessionToken: rs.SessionToken,
 	}, rs.SecretAccessKey, nil
+}
+
+// userSession is the principal of GetSessionToken's credentials: the user
+// (or root) itself, with the session's expiry and token. A user deleted
+// since is unknown, like its keys.
+func (s *Store) userSession(ctx context.Context, rs *meta.IAMSession) (*Principal, string, error) {
+	p := &Principal{Account: rs.Account, AccessKeyID: rs.AccessKeyID, Expires: rs.ExpiresAt, SessionToken: rs.SessionToken}
+	if rs.UserName == "" {
+		p.Kind, p.ARN, p.UserID = KindRoot, RootARN(rs.Account), rs.Account
+		return p, rs.SecretAccessKey, nil
+	}
+	u, err := s.db.GetIAMEntity(ctx, rs.Account, meta.IAMUser, rs.UserName)
+	if errors.Is(err, meta.ErrIAMNotFound) {
+		return nil, "", ErrUnknownAccessKey
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	p.Kind, p.ARN, p.UserID, p.UserName = KindUser, UserARN(u.Account, u.Path, u.Name), u.ID, u.Name
+	return p, rs.SecretAccessKey, nil
 }
 
 // UserARN is the ARN of an IAM user; path starts and ends with "/".

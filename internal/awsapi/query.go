@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/awsapi/model"
 	"github.com/berth-registry/berth/internal/awsapi/sigv4"
 )
@@ -259,12 +260,18 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, requestID st
 		svc = s.services.query[0]
 	}
 	xmlns := svc.m.Metadata.XMLNamespace
-	p, region, aerr := s.authenticate(r, body, svc.m.Metadata.SigningName)
-	if aerr != nil {
-		writeQueryError(w, queryAuthError(aerr), xmlns, requestID)
-		return
-	}
 	action := form.Get("Action")
+	var (
+		p      *authn.Principal
+		region string
+	)
+	if op, ok := svc.ops[action]; !ok || !op.Unsigned {
+		p, region, aerr = s.authenticate(r, body, svc.m.Metadata.SigningName)
+		if aerr != nil {
+			writeQueryError(w, queryAuthError(aerr), xmlns, requestID)
+			return
+		}
+	}
 	op, served := svc.ops[action]
 	if !served {
 		if svc.pending[action] {

@@ -58,7 +58,12 @@ type Operation struct {
 	// Action, when set, is the IAM action authorized instead of
 	// ActionPrefix:Name.
 	Action string
-	run    func(ctx context.Context, c *Call, decode func(v any) error) (any, error)
+	// Unsigned operations are answered without a signature, as AWS
+	// answers the ones its model marks "authtype": "none"
+	// (AssumeRoleWithWebIdentity): the request carries its own proof, and
+	// the handler's Call has no Principal.
+	Unsigned bool
+	run      func(ctx context.Context, c *Call, decode func(v any) error) (any, error)
 }
 
 // Check is one authorization an operation needs: the caller may perform
@@ -104,6 +109,12 @@ func Op[In, Out any](name string, target func(context.Context, *Call, *In) ([]Ch
 // own (ECR's ListImageReferrers takes ecr:BatchGetImage).
 func (o Operation) WithAction(action string) Operation {
 	o.Action = action
+	return o
+}
+
+// WithoutSignature is the row of an operation answered unsigned.
+func (o Operation) WithoutSignature() Operation {
+	o.Unsigned = true
 	return o
 }
 

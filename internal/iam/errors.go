@@ -22,12 +22,19 @@ var (
 	// ErrAccessDenied is a refusal the domain decides itself (AssumeRole);
 	// the front door decides every other one.
 	ErrAccessDenied = errors.New("access denied")
+	// ErrInvalidIdentityToken, ErrExpiredIdentityToken and
+	// ErrIDPCommunication refuse AssumeRoleWithWebIdentity's token: STS's
+	// InvalidIdentityToken, ExpiredTokenException, IDPCommunicationError.
+	ErrInvalidIdentityToken = errors.New("invalid identity token")
+	ErrExpiredIdentityToken = errors.New("expired identity token")
+	ErrIDPCommunication     = errors.New("identity provider unreachable")
 )
 
 // Kinds are every kind the domain's errors have.
 func Kinds() []error {
 	return []error{ErrNoSuchEntity, ErrEntityExists, ErrDeleteConflict, ErrLimitExceeded,
-		ErrMalformedPolicy, ErrInvalidInput, ErrValidation, ErrAccessDenied}
+		ErrMalformedPolicy, ErrInvalidInput, ErrValidation, ErrAccessDenied,
+		ErrInvalidIdentityToken, ErrExpiredIdentityToken, ErrIDPCommunication}
 }
 
 // Error is a domain error: a kind from the list above and the message IAM

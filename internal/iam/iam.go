@@ -18,6 +18,7 @@ import (
 	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/changes"
 	"github.com/berth-registry/berth/internal/meta"
+	"github.com/berth-registry/berth/internal/webidentity"
 )
 
 // Store is what the domain keeps in the metadata store: the IAM store's
@@ -56,6 +57,9 @@ type Store interface {
 
 	CreateRoleSession(ctx context.Context, s *meta.IAMSession) error
 	DeleteRoleSessionsExpiredBefore(ctx context.Context, t time.Time) (int, error)
+
+	// The OIDC providers AssumeRoleWithWebIdentity trusts.
+	meta.OIDCProviderStore
 }
 
 // Options configure a Service.
@@ -67,8 +71,12 @@ type Options struct {
 	// Changes is told of every committed change, which makes cached
 	// authorization decisions stale; nil tells no one.
 	Changes changes.Notifier
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// WebIdentity verifies AssumeRoleWithWebIdentity's tokens; nil is a
+	// webidentity.Verifier trusting the system's roots (and each
+	// provider's thumbprints).
+	WebIdentity TokenVerifier
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Service is the IAM domain over a store.
@@ -76,6 +84,7 @@ type Service struct {
 	store      Store
 	authorizer authz.Authorizer
 	changes    changes.Notifier
+	webID      TokenVerifier
 	log        *slog.Logger
 	now        func() time.Time
 }
@@ -91,7 +100,10 @@ func New(store Store, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{store: store, authorizer: opts.Authorizer, changes: opts.Changes, log: opts.Logger, now: opts.Now}
+	if opts.WebIdentity == nil {
+		opts.WebIdentity = &webidentity.Verifier{}
+	}
+	return &Service{store: store, authorizer: opts.Authorizer, changes: opts.Changes, webID: opts.WebIdentity, log: opts.Logger, now: opts.Now}
 }
 
 // timeResolution is how precisely IAM reports creation times.

@@ -3,6 +3,7 @@ package iam
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,10 +49,10 @@ func policyErrorMessage(err error) string {
 // has the shape of a repository policy (a Principal in every statement, no
 // Resource), so trust policies are checked and evaluated as Repository
 // documents, after dropping the Federated principals the engine refuses
-// and that no caller of Berth can be (Berth has no
-// AssumeRoleWithWebIdentity or AssumeRoleWithSAML): Terraform configurations
-// routinely trust an OIDC provider. Replace with the engine's own trust
-// kind when it has one.
+// (Terraform configurations routinely trust an OIDC provider).
+// AssumeRoleWithWebIdentity evaluates a rewritten document instead
+// (webTrustAllows). Replace both with the engine's own trust kind when it
+// has one.
 
 // validateTrustPolicy checks an AssumeRolePolicyDocument, as CreateRole and
 // UpdateAssumeRolePolicy do.
@@ -179,4 +180,86 @@ func policyPrincipal(p *authn.Principal) policy.Principal {
 		pp.Type = policy.AssumedRole
 	}
 	return pp
+}
+
+// webIdentityPrincipal stands for the provider in the rewritten trust
+// policy webTrustAllows evaluates: a service name no statement that
+// survives the rewriting can name otherwise, since every other principal
+// is dropped.
+const webIdentityPrincipal = "web-identity.berth.invalid"
+
+// webTrustAllows decides whether a token verified by providerARN may
+// assume the role. The engine does not know Federated principals, so the
+// trust policy is rewritten for this one caller: a statement whose
+// Principal names the provider (or is "*") names webIdentityPrincipal
+// instead; one naming only others is dropped; a NotPrincipal statement
+// applies unless it names the provider. The rewritten document is then
+// evaluated with the token's condition keys, and there is no
+// identity-based side: the caller has no policies of its own.
+func webTrustAllows(doc, providerARN, roleARN, roleAccount string, now time.Time, context map[string][]string) bool {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(doc), &top); err != nil || top == nil {
+		return false
+	}
+	var kept []map[string]json.RawMessage
+	for _, st := range statementsOf(top["Statement"]) {
+		if st == nil {
+			return false
+		}
+		if raw, ok := st["Principal"]; ok {
+			if !namesProvider(raw, providerARN) {
+				continue
+			}
+			st["Principal"], _ = json.Marshal(map[string]string{"Service": webIdentityPrincipal})
+		}
+		if raw, ok := st["NotPrincipal"]; ok {
+			if namesProvider(raw, providerARN) {
+				continue
+			}
+			delete(st, "NotPrincipal")
+			st["Principal"] = json.RawMessage(`"*"`)
+		}
+		kept = append(kept, st)
+	}
+	if len(kept) == 0 {
+		return false
+	}
+	top["Statement"], _ = json.Marshal(kept)
+	text, _ := json.Marshal(top)
+	trust, err := policy.Parse(policy.Repository, text)
+	if err != nil {
+		return false
+	}
+	req := policy.Request{
+		Principal: policy.Principal{Type: policy.Service, ARN: webIdentityPrincipal},
+		Action:    "sts:AssumeRoleWithWebIdentity", Resource: roleARN, ResourceAccount: roleAccount,
+		Time: now, Context: context,
+	}
+	return policy.Evaluate(req, trust).Allowed()
+}
+
+// namesProvider reports whether a Principal element is "*" or lists
+// providerARN among its Federated principals.
+func namesProvider(raw json.RawMessage, providerARN string) bool {
+	var star string
+	if json.Unmarshal(raw, &star) == nil {
+		return star == "*"
+	}
+	var byType map[string]json.RawMessage
+	if json.Unmarshal(raw, &byType) != nil {
+		return false
+	}
+	fed, ok := byType["Federated"]
+	if !ok {
+		return false
+	}
+	var list []string
+	if json.Unmarshal(fed, &list) != nil {
+		var one string
+		if json.Unmarshal(fed, &one) != nil {
+			return false
+		}
+		list = []string{one}
+	}
+	return slices.Contains(list, providerARN)
 }

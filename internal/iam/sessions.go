@@ -102,29 +102,11 @@ func (s *Service) AssumeRole(ctx context.Context, caller *authn.Principal, req A
 		return nil, durationOverRoleMax()
 	}
 
-	rs := &Session{
-		AccessKeyID: authn.NewID(authn.SessionKeyPrefix, 16), SecretAccessKey: authn.NewSecretAccessKey(),
-		SessionToken: authn.NewSessionToken(), Account: role.Account,
-		RoleName: role.Name, RolePath: role.Path, RoleID: role.ID, SessionName: req.SessionName, SourceARN: caller.ARN,
-		CreatedAt: now.UTC(), ExpiresAt: now.UTC().Add(time.Duration(duration) * time.Second).Truncate(time.Second),
-	}
-	err = s.store.CreateRoleSession(ctx, rs)
+	ar, err := s.newRoleSession(ctx, role, req.SessionName, caller.ARN, now, duration)
 	if errors.Is(err, meta.ErrIAMNotFound) {
 		return nil, denied // deleted or replaced meanwhile
 	}
-	if err != nil {
-		return nil, fmt.Errorf("iam: create a session of role %s: %w", role.Name, err)
-	}
-	// A session changes no authorization decision: its credentials are
-	// new, so no cache is told.
-	if _, err := s.store.DeleteRoleSessionsExpiredBefore(ctx, now.Add(-keepExpiredSessions)); err != nil {
-		s.log.WarnContext(ctx, "delete expired role sessions", "err", err)
-	}
-	return &AssumedRole{
-		Session: rs,
-		ID:      role.ID + ":" + req.SessionName,
-		ARN:     authn.AssumedRoleARN(role.Account, role.Name, req.SessionName),
-	}, nil
+	return ar, err
 }
 
 // roleOf is the role arn names, or nil when there is none.

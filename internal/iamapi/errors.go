@@ -20,6 +20,11 @@ var errorTable = []awsapi.ErrorRow{
 	{Kind: iam.ErrInvalidInput, Code: "InvalidInput", Status: http.StatusBadRequest},
 	{Kind: iam.ErrValidation, Code: "ValidationError", Status: http.StatusBadRequest},
 	{Kind: iam.ErrAccessDenied, Code: "AccessDenied", Status: http.StatusForbidden},
+	// STS's refusals of a web identity token never come from an IAM
+	// operation; they have rows because every kind has one.
+	{Kind: iam.ErrInvalidIdentityToken, Code: "InvalidInput", Status: http.StatusBadRequest},
+	{Kind: iam.ErrExpiredIdentityToken, Code: "InvalidInput", Status: http.StatusBadRequest},
+	{Kind: iam.ErrIDPCommunication, Code: "OpenIdIdpCommunicationError", Status: http.StatusBadRequest},
 }
 
 // domainError words an IAM domain error as IAM does; anything else is a

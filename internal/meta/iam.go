@@ -128,8 +128,11 @@ type IAMAccessKey struct {
 	CreatedAt       time.Time
 }
 
-// IAMSession is a role session made by AssumeRole: temporary credentials
-// stored so that every node sharing the database accepts them.
+// IAMSession is a role session made by AssumeRole (or
+// AssumeRoleWithWebIdentity), or a user's session made by GetSessionToken:
+// temporary credentials stored so that every node sharing the database
+// accepts them. A user's session has no role (RoleID ""); its UserName is
+// the user's, or "" for an account root's.
 type IAMSession struct {
 	AccessKeyID     string // ASIA…
 	SecretAccessKey string
@@ -139,6 +142,8 @@ type IAMSession struct {
 	RolePath        string
 	RoleID          string
 	SessionName     string
+	// UserName is the IAM user of a GetSessionToken session.
+	UserName string
 	// SourceARN is the identity that assumed the role.
 	SourceARN string
 	CreatedAt time.Time
@@ -213,7 +218,8 @@ type IAMStore interface {
 	DeleteAccessKey(ctx context.Context, account, user, id string) error
 
 	// CreateRoleSession fails with ErrIAMNotFound unless the role exists
-	// with the session's RoleID.
+	// with the session's RoleID — or, for a user's session (RoleID ""),
+	// unless the user exists (UserName "" is the account's root).
 	CreateRoleSession(ctx context.Context, s *IAMSession) error
 	GetRoleSession(ctx context.Context, accessKeyID string) (*IAMSession, error)
 	DeleteRoleSessionsExpiredBefore(ctx context.Context, t time.Time) (int, error)

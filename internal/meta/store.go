@@ -36,6 +36,7 @@ type Store interface {
 	LeaseStore
 	JobStore
 	IAMStore
+	OIDCProviderStore
 	VulnStore
 	ScanStore
 	SecretStore

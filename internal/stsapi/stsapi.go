@@ -1,9 +1,12 @@
 // Package stsapi answers STS's API over the AWS query protocol:
-// GetCallerIdentity, and AssumeRole over the IAM domain's role sessions.
-// The front door (package awsapi) authenticates, validates against the
-// model and decodes; neither operation has checks of its own — every
-// caller may ask who it is, and AssumeRole is decided by the domain, where
-// the role's trust policy has the last word.
+// GetCallerIdentity, AssumeRole and AssumeRoleWithWebIdentity over the IAM
+// domain's role sessions, and GetSessionToken. The front door (package
+// awsapi) authenticates, validates against the model and decodes; no
+// operation has checks of its own — every caller may ask who it is and
+// for its own session credentials, and the role operations are decided
+// by the domain, where the role's trust policy has the last word.
+// AssumeRoleWithWebIdentity is unsigned, as in AWS: its token is its
+// proof.
 package stsapi
 
 import (
@@ -34,6 +37,8 @@ func (a *API) Service() *awsapi.Service {
 		Operations: []awsapi.Operation{
 			awsapi.Op("GetCallerIdentity", awsapi.Anyone, getCallerIdentity),
 			awsapi.Op("AssumeRole", awsapi.Anyone, a.assumeRole),
+			awsapi.Op("AssumeRoleWithWebIdentity", awsapi.Anyone, a.assumeRoleWithWebIdentity).WithoutSignature(),
+			awsapi.Op("GetSessionToken", awsapi.Anyone, a.getSessionToken),
 		},
 	}
 }
@@ -41,13 +46,11 @@ func (a *API) Service() *awsapi.Service {
 // notServed are STS's operations Berth does not serve yet.
 var notServed = []string{
 	"AssumeRoleWithSAML",
-	"AssumeRoleWithWebIdentity",
 	"AssumeRoot",
 	"DecodeAuthorizationMessage",
 	"GetAccessKeyInfo",
 	"GetDelegatedAccessToken",
 	"GetFederationToken",
-	"GetSessionToken",
 	"GetWebIdentityToken",
 }
 
@@ -66,6 +69,9 @@ var errorTable = []awsapi.ErrorRow{
 	{Kind: iam.ErrEntityExists, Code: "EntityAlreadyExists", Status: http.StatusConflict},
 	{Kind: iam.ErrDeleteConflict, Code: "DeleteConflict", Status: http.StatusConflict},
 	{Kind: iam.ErrLimitExceeded, Code: "LimitExceeded", Status: http.StatusConflict},
+	{Kind: iam.ErrInvalidIdentityToken, Code: "InvalidIdentityToken", Status: http.StatusBadRequest},
+	{Kind: iam.ErrExpiredIdentityToken, Code: "ExpiredTokenException", Status: http.StatusBadRequest},
+	{Kind: iam.ErrIDPCommunication, Code: "IDPCommunicationError", Status: http.StatusBadRequest},
 }
 
 // domainError words an IAM domain error as STS does; anything else is a
@@ -94,17 +100,26 @@ type assumeRoleIn struct {
 	} `json:"PolicyArns"`
 }
 
+type assumedRoleUser struct {
+	AssumedRoleID string `xml:"AssumedRoleId"`
+	Arn           string `xml:"Arn"`
+}
+
+type credentials struct {
+	AccessKeyID     string         `xml:"AccessKeyId"`
+	SecretAccessKey string         `xml:"SecretAccessKey"`
+	SessionToken    string         `xml:"SessionToken"`
+	Expiration      awsapi.XMLTime `xml:"Expiration"`
+}
+
+func credentialsOf(s *iam.Session) credentials {
+	return credentials{AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey,
+		SessionToken: s.SessionToken, Expiration: awsapi.XMLTime(s.ExpiresAt)}
+}
+
 type assumeRoleOut struct {
-	AssumedRoleUser struct {
-		AssumedRoleID string `xml:"AssumedRoleId"`
-		Arn           string `xml:"Arn"`
-	} `xml:"AssumedRoleUser"`
-	Credentials struct {
-		AccessKeyID     string         `xml:"AccessKeyId"`
-		SecretAccessKey string         `xml:"SecretAccessKey"`
-		SessionToken    string         `xml:"SessionToken"`
-		Expiration      awsapi.XMLTime `xml:"Expiration"`
-	} `xml:"Credentials"`
+	AssumedRoleUser assumedRoleUser `xml:"AssumedRoleUser"`
+	Credentials     credentials     `xml:"Credentials"`
 }
 
 // assumeRole makes temporary credentials for a role whose trust policy
@@ -119,12 +134,69 @@ func (a *API) assumeRole(ctx context.Context, c *awsapi.Call, in *assumeRoleIn) 
 	if err != nil {
 		return nil, err
 	}
-	var out assumeRoleOut
-	out.AssumedRoleUser.AssumedRoleID = r.ID
-	out.AssumedRoleUser.Arn = r.ARN
-	out.Credentials.AccessKeyID = r.Session.AccessKeyID
-	out.Credentials.SecretAccessKey = r.Session.SecretAccessKey
-	out.Credentials.SessionToken = r.Session.SessionToken
-	out.Credentials.Expiration = awsapi.XMLTime(r.Session.ExpiresAt)
-	return &out, nil
+	return &assumeRoleOut{AssumedRoleUser: assumedRoleUser{AssumedRoleID: r.ID, Arn: r.ARN}, Credentials: credentialsOf(r.Session)}, nil
+}
+
+type webIdentityIn struct {
+	RoleArn          string `json:"RoleArn"`
+	RoleSessionName  string `json:"RoleSessionName"`
+	WebIdentityToken string `json:"WebIdentityToken"`
+	ProviderID       string `json:"ProviderId"`
+	DurationSeconds  int    `json:"DurationSeconds"`
+	Policy           string `json:"Policy"`
+	PolicyArns       []struct {
+		Arn string `json:"arn"`
+	} `json:"PolicyArns"`
+}
+
+type webIdentityOut struct {
+	Credentials                 credentials     `xml:"Credentials"`
+	SubjectFromWebIdentityToken string          `xml:"SubjectFromWebIdentityToken"`
+	AssumedRoleUser             assumedRoleUser `xml:"AssumedRoleUser"`
+	Provider                    string          `xml:"Provider"`
+	Audience                    string          `xml:"Audience"`
+}
+
+// assumeRoleWithWebIdentity exchanges an OIDC token for a role session.
+func (a *API) assumeRoleWithWebIdentity(ctx context.Context, _ *awsapi.Call, in *webIdentityIn) (*webIdentityOut, error) {
+	req := iam.WebIdentityRequest{RoleARN: in.RoleArn, SessionName: in.RoleSessionName, Token: in.WebIdentityToken,
+		DurationSeconds: in.DurationSeconds, ProviderID: in.ProviderID, SessionPolicy: in.Policy}
+	for _, p := range in.PolicyArns {
+		req.SessionPolicyARNs = append(req.SessionPolicyARNs, p.Arn)
+	}
+	r, err := a.iam.AssumeRoleWithWebIdentity(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return &webIdentityOut{
+		Credentials:                 credentialsOf(r.Session),
+		SubjectFromWebIdentityToken: r.Subject,
+		AssumedRoleUser:             assumedRoleUser{AssumedRoleID: r.ID, Arn: r.ARN},
+		Provider:                    r.Provider,
+		Audience:                    r.Audience,
+	}, nil
+}
+
+type sessionTokenIn struct {
+	DurationSeconds int    `json:"DurationSeconds"`
+	SerialNumber    string `json:"SerialNumber"`
+	TokenCode       string `json:"TokenCode"`
+}
+
+type sessionTokenOut struct {
+	Credentials credentials `xml:"Credentials"`
+}
+
+// getSessionToken makes session credentials for the caller. Berth has no
+// MFA devices, so an MFA serial number is refused rather than ignored: a
+// session said to be MFA-authenticated must be one.
+func (a *API) getSessionToken(ctx context.Context, c *awsapi.Call, in *sessionTokenIn) (*sessionTokenOut, error) {
+	if in.SerialNumber != "" || in.TokenCode != "" {
+		return nil, &awsapi.Error{Code: "ValidationError", Status: http.StatusBadRequest, Message: "Berth does not support MFA (SerialNumber, TokenCode) yet"}
+	}
+	s, err := a.iam.GetSessionToken(ctx, c.Principal, in.DurationSeconds)
+	if err != nil {
+		return nil, err
+	}
+	return &sessionTokenOut{Credentials: credentialsOf(s)}, nil
 }

@@ -21,7 +21,7 @@ import (
 // seen whole, one manual scan of an image per limit window, one secret of
 // a name, AWSCURRENT on one version after concurrent writes, no more
 // creation templates than the limit, one creator of a templated
-// repository) must hold across connections, not only within one handle's
+// repository, no lost client id of an OIDC provider) must hold across connections, not only within one handle's
 // locks. open returns two
 // handles on one new, empty store; RunShared closes both.
 func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
@@ -49,6 +49,7 @@ func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 		{"Templates/Concurrent", testConcurrentTemplates},
 		{"Templates/ConcurrentCreateRepository", testConcurrentCreateFromTemplate},
 		{"PullThrough/ConcurrentRules", testConcurrentPullThroughRules},
+		{"IAM/OIDCProviderConcurrentUpdates", testIAMOIDCProviderConcurrentUpdates},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := open(t)
@@ -89,6 +90,10 @@ func (h *twoHandles) ModifyRepository(ctx context.Context, repoID int64, fn func
 
 func (h *twoHandles) CreatePullThroughRule(ctx context.Context, r *meta.PullThroughRule, limit int) error {
 	return h.pick().CreatePullThroughRule(ctx, r, limit)
+}
+
+func (h *twoHandles) UpdateOIDCProvider(ctx context.Context, arn string, update func(p *meta.IAMOIDCProvider) error) error {
+	return h.pick().UpdateOIDCProvider(ctx, arn, update)
 }
 
 func (h *twoHandles) PutManifest(ctx context.Context, p *meta.PutManifest) error {

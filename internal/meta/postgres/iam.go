@@ -641,21 +641,19 @@ func (s *Store) DeleteAccessKey(ctx context.Context, account, user, id string) e
 // finds the role gone.
 func (s *Store) CreateRoleSession(ctx context.Context, rs *meta.IAMSession) error {
 	return s.write(ctx, "create role session", func(tx pgx.Tx) error {
-		found, err := exists(ctx, tx, `
-			SELECT 1 FROM iam_entities WHERE account = $1 AND kind = 'role' AND name_key = $2 AND id = $3 FOR KEY SHARE`,
-			rs.Account, nameKey(rs.RoleName), rs.RoleID)
+		found, err := sessionOwnerExists(ctx, tx, rs)
 		if err != nil {
 			return err
 		}
 		if !found {
-			return iamErr(meta.ErrIAMNotFound, string(meta.IAMRole), rs.RoleName)
+			return sessionOwnerMissing(rs)
 		}
 		tag, err := tx.Exec(ctx, `
-			INSERT INTO iam_sessions (id, secret, token, account, role_key, role_name, role_path, role_id, session_name, source_arn, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			INSERT INTO iam_sessions (id, secret, token, account, role_key, role_name, role_path, role_id, session_name, user_name, source_arn, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 			ON CONFLICT (id) DO NOTHING`,
 			rs.AccessKeyID, rs.SecretAccessKey, rs.SessionToken, rs.Account, nameKey(rs.RoleName), rs.RoleName, rs.RolePath, rs.RoleID,
-			rs.SessionName, rs.SourceARN, ts(rs.CreatedAt), ts(rs.ExpiresAt))
+			rs.SessionName, rs.UserName, rs.SourceARN, ts(rs.CreatedAt), ts(rs.ExpiresAt))
 		if err == nil && tag.RowsAffected() == 0 {
 			err = iamErr(meta.ErrIAMExists, meta.IAMWhatSession, rs.AccessKeyID)
 		}
@@ -669,10 +667,10 @@ func (s *Store) GetRoleSession(ctx context.Context, accessKeyID string) (*meta.I
 		created, expires pgtype.Timestamptz
 	)
 	err := s.pool.QueryRow(ctx, `
-		SELECT id, secret, token, account, role_name, role_path, role_id, session_name, source_arn, created_at, expires_at
+		SELECT id, secret, token, account, role_name, role_path, role_id, session_name, user_name, source_arn, created_at, expires_at
 		FROM iam_sessions WHERE id = $1`, accessKeyID).Scan(
 		&rs.AccessKeyID, &rs.SecretAccessKey, &rs.SessionToken, &rs.Account, &rs.RoleName, &rs.RolePath, &rs.RoleID,
-		&rs.SessionName, &rs.SourceARN, &created, &expires)
+		&rs.SessionName, &rs.UserName, &rs.SourceARN, &created, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, iamErr(meta.ErrIAMNotFound, meta.IAMWhatSession, accessKeyID)
 	}
@@ -691,4 +689,29 @@ func (s *Store) DeleteRoleSessionsExpiredBefore(ctx context.Context, t time.Time
 		return err
 	})
 	return int(n), err
+}
+
+// sessionOwnerExists says whether a session's role (with its id), or for a
+// user's session its user, exists — holding it FOR KEY SHARE, so that
+// deleting it waits for the session to be written; an account root always
+// exists.
+func sessionOwnerExists(ctx context.Context, tx pgx.Tx, rs *meta.IAMSession) (bool, error) {
+	switch {
+	case rs.RoleID != "":
+		return exists(ctx, tx, `
+			SELECT 1 FROM iam_entities WHERE account = $1 AND kind = 'role' AND name_key = $2 AND id = $3 FOR KEY SHARE`,
+			rs.Account, nameKey(rs.RoleName), rs.RoleID)
+	case rs.UserName != "":
+		return exists(ctx, tx, `
+			SELECT 1 FROM iam_entities WHERE account = $1 AND kind = 'user' AND name_key = $2 FOR KEY SHARE`,
+			rs.Account, nameKey(rs.UserName))
+	}
+	return true, nil
+}
+
+func sessionOwnerMissing(rs *meta.IAMSession) error {
+	if rs.RoleID == "" {
+		return iamErr(meta.ErrIAMNotFound, string(meta.IAMUser), rs.UserName)
+	}
+	return iamErr(meta.ErrIAMNotFound, string(meta.IAMRole), rs.RoleName)
 }

@@ -659,13 +659,12 @@ func (s *Store) DeleteAccessKey(ctx context.Context, account, user, id string) e
 
 func (s *Store) CreateRoleSession(ctx context.Context, rs *meta.IAMSession) error {
 	return s.write(ctx, "create role session", func(tx *wtx) error {
-		found, err := exists(ctx, tx, `SELECT 1 FROM iam_entities WHERE account = ? AND kind = 'role' AND name_key = ? AND id = ?`,
-			rs.Account, nameKey(rs.RoleName), rs.RoleID)
+		found, err := sessionOwnerExists(ctx, tx, rs)
 		if err != nil {
 			return err
 		}
 		if !found {
-			return iamErr(meta.ErrIAMNotFound, string(meta.IAMRole), rs.RoleName)
+			return sessionOwnerMissing(rs)
 		}
 		found, err = exists(ctx, tx, `SELECT 1 FROM iam_sessions WHERE id = ?`, rs.AccessKeyID)
 		if err != nil {
@@ -675,10 +674,10 @@ func (s *Store) CreateRoleSession(ctx context.Context, rs *meta.IAMSession) erro
 			return iamErr(meta.ErrIAMExists, meta.IAMWhatSession, rs.AccessKeyID)
 		}
 		_, err = tx.ExecContext(ctx, `
-			INSERT INTO iam_sessions (id, secret, token, account, role_key, role_name, role_path, role_id, session_name, source_arn, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			INSERT INTO iam_sessions (id, secret, token, account, role_key, role_name, role_path, role_id, session_name, user_name, source_arn, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			rs.AccessKeyID, rs.SecretAccessKey, rs.SessionToken, rs.Account, nameKey(rs.RoleName), rs.RoleName, rs.RolePath, rs.RoleID,
-			rs.SessionName, rs.SourceARN, nanos(rs.CreatedAt), nanos(rs.ExpiresAt))
+			rs.SessionName, rs.UserName, rs.SourceARN, nanos(rs.CreatedAt), nanos(rs.ExpiresAt))
 		return err
 	})
 }
@@ -687,10 +686,10 @@ func (s *Store) GetRoleSession(ctx context.Context, accessKeyID string) (*meta.I
 	var rs meta.IAMSession
 	var created, expires sql.NullInt64
 	err := s.queryRow(ctx, `
-		SELECT id, secret, token, account, role_name, role_path, role_id, session_name, source_arn, created_at, expires_at
+		SELECT id, secret, token, account, role_name, role_path, role_id, session_name, user_name, source_arn, created_at, expires_at
 		FROM iam_sessions WHERE id = ?`, accessKeyID).Scan(
 		&rs.AccessKeyID, &rs.SecretAccessKey, &rs.SessionToken, &rs.Account, &rs.RoleName, &rs.RolePath, &rs.RoleID,
-		&rs.SessionName, &rs.SourceARN, &created, &expires)
+		&rs.SessionName, &rs.UserName, &rs.SourceARN, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, iamErr(meta.ErrIAMNotFound, meta.IAMWhatSession, accessKeyID)
 	}
@@ -712,4 +711,25 @@ func (s *Store) DeleteRoleSessionsExpiredBefore(ctx context.Context, t time.Time
 		return err
 	})
 	return int(n), err
+}
+
+// sessionOwnerExists says whether a session's role (with its id), or for a
+// user's session its user, exists; an account root always does.
+func sessionOwnerExists(ctx context.Context, tx *wtx, rs *meta.IAMSession) (bool, error) {
+	switch {
+	case rs.RoleID != "":
+		return exists(ctx, tx, `SELECT 1 FROM iam_entities WHERE account = ? AND kind = 'role' AND name_key = ? AND id = ?`,
+			rs.Account, nameKey(rs.RoleName), rs.RoleID)
+	case rs.UserName != "":
+		return exists(ctx, tx, `SELECT 1 FROM iam_entities WHERE account = ? AND kind = 'user' AND name_key = ?`,
+			rs.Account, nameKey(rs.UserName))
+	}
+	return true, nil
+}
+
+func sessionOwnerMissing(rs *meta.IAMSession) error {
+	if rs.RoleID == "" {
+		return iamErr(meta.ErrIAMNotFound, string(meta.IAMUser), rs.UserName)
+	}
+	return iamErr(meta.ErrIAMNotFound, string(meta.IAMRole), rs.RoleName)
 }
