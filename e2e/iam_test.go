@@ -178,8 +178,12 @@ func TestIAMUsersAndAccessKeys(t *testing.T) {
 	wantAPIError(t, "GetCallerIdentity with an inactive key", err, "InvalidClientTokenId", 403, invalidToken)
 	_, err = ecr.NewFromConfig(bobCfg).DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{})
 	wantAPIError(t, "DescribeRepositories with an inactive key", err, "UnrecognizedClientException", 400, invalidToken)
-	if s := dataPlaneStatus(t, b, password); s != http.StatusUnauthorized {
-		t.Fatalf("GET /v2/ with the login of an inactive key: %d, want 401", s)
+	// The data plane says why: a new login with the same key fails too.
+	r := dataPlaneRequest(t, ctx, http.MethodGet, b.URL+"/v2/", basicAuth("AWS", password))
+	if r.resp.StatusCode != http.StatusUnauthorized || r.code != "UNAUTHORIZED" ||
+		!strings.Contains(r.msg, "The access key "+akid+" that issued this authorization token is Inactive") ||
+		!strings.Contains(r.msg, "update-access-key --access-key-id "+akid+" --status Active") {
+		t.Fatalf("GET /v2/ with the login of an inactive key: %d %s %q, want 401 UNAUTHORIZED saying the key is Inactive", r.resp.StatusCode, r.code, r.msg)
 	}
 	keys, err := root.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String("bob")})
 	if err != nil || len(keys.AccessKeyMetadata) != 1 || keys.AccessKeyMetadata[0].Status != iamtypes.StatusTypeInactive {

@@ -67,10 +67,7 @@ func admin(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	default:
 		return fmt.Errorf("unknown admin command %q\n\n%s", cmd, adminUsage)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

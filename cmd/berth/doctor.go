@@ -33,16 +33,13 @@ when a check fails. Works against Berth (AWS_ENDPOINT_URL) and Amazon ECR.
 func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("berth doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, doctorUsage, "\nFlags:\n"); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), doctorUsage, "\nFlags:\n"); fs.PrintDefaults() }
 	profile := fs.String("profile", "", "AWS profile (default: AWS_PROFILE or the default chain)")
 	region := fs.String("region", "", "AWS region (default: the profile's or AWS_REGION)")
 	registry := fs.String("registry", "", "registry host docker pushes to (default: your account's, from get-authorization-token)")
 	repository := fs.String("repository", "", "repository to check")
 	dockerConfig := fs.String("docker-config", "", "docker config directory (default: $DOCKER_CONFIG or ~/.docker)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

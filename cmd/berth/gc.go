@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,16 +30,13 @@ this one do nothing (it says so).
 func adminGC(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fset := flag.NewFlagSet("berth admin gc", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(stderr, gcUsage, "\nFlags:\n"); fset.PrintDefaults() }
+	fset.Usage = func() { fmt.Fprint(fset.Output(), gcUsage, "\nFlags:\n"); fset.PrintDefaults() }
 	data := fset.String("data", envOr(getenv, "BERTH_DATA", "./berth-data"), "data directory (the embedded stores, unless --meta and --blobs name others)")
 	metaURL := fset.String("meta", envOr(getenv, "BERTH_META", ""), "metadata store URL, as berth serve --meta")
 	blobsURL := fset.String("blobs", envOr(getenv, "BERTH_BLOBS", ""), "blob store URL, as berth serve --blobs")
 	grace := fset.Duration("grace", 24*time.Hour, "keep unreferenced blobs younger than this (a push must send its manifest within it)")
 	output := fset.String("output", "text", "text or json")
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fset, args, stdout); help || err != nil {
 		return err
 	}
 	if fset.NArg() > 0 {

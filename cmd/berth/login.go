@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,16 +37,13 @@ proxyEndpoint GetAuthorizationToken returns.
 func login(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("berth login", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, loginUsage, "\nFlags:\n"); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), loginUsage, "\nFlags:\n"); fs.PrintDefaults() }
 	profile := fs.String("profile", "", "AWS profile (default: AWS_PROFILE or the default chain)")
 	region := fs.String("region", "", "AWS region (default: the profile's or AWS_REGION)")
 	registryID := fs.String("registry-id", "", "account whose registry to log in to (default: yours, from sts get-caller-identity)")
 	dockerConfig := fs.String("docker-config", "", "docker config directory (default: $DOCKER_CONFIG or ~/.docker)")
 	pipe := fs.Bool("pipe", false, "run `docker login --password-stdin` instead of writing the docker config")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

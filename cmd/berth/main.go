@@ -3,7 +3,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -29,56 +32,71 @@ Usage:
 var version = "dev"
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// run is berth with its arguments (without the program name) and returns
+// the exit status: asking for help is not a failure; every error is printed
+// once, to stderr.
+func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
 	}
-	switch os.Args[1] {
+	switch args[0] {
 	case "serve":
-		if err := serve(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "berth:", err)
-			os.Exit(1)
+		if err := serve(args[1:], getenv); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				config.Usage(stdout)
+				return 0
+			}
+			fmt.Fprintln(stderr, "berth serve:", err)
+			return 1
 		}
 	case "admin":
-		if err := admin(os.Args[2:], os.Stdout, os.Stderr, os.Getenv); err != nil {
-			fmt.Fprintln(os.Stderr, "berth admin:", err)
-			os.Exit(1)
+		if err := admin(args[1:], stdout, stderr, getenv); err != nil {
+			fmt.Fprintln(stderr, "berth admin:", err)
+			return 1
 		}
 	case "vulndb":
-		if err := vulndbCmd(os.Args[2:], os.Stdout, os.Stderr, os.Getenv); err != nil {
-			fmt.Fprintln(os.Stderr, "berth vulndb:", err)
-			os.Exit(1)
+		if err := vulndbCmd(args[1:], stdout, stderr, getenv); err != nil {
+			fmt.Fprintln(stderr, "berth vulndb:", err)
+			return 1
 		}
 	case "login":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-		err := login(ctx, os.Args[2:], os.Stdout, os.Stderr, os.Getenv)
+		err := login(ctx, args[1:], stdout, stderr, getenv)
 		stop()
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "berth login:", err)
-			os.Exit(1)
+			fmt.Fprintln(stderr, "berth login:", err)
+			return 1
 		}
 	case "doctor":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-		err := doctorCmd(ctx, os.Args[2:], os.Stdout, os.Stderr, os.Getenv)
+		err := doctorCmd(ctx, args[1:], stdout, stderr, getenv)
 		stop()
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "berth doctor:", err)
-			os.Exit(1)
+			fmt.Fprintln(stderr, "berth doctor:", err)
+			return 1
 		}
 	case "version", "--version":
-		fmt.Println("berth", version)
+		fmt.Fprintln(stdout, "berth", version)
 	case "help", "-h", "--help":
-		fmt.Print(usage)
+		fmt.Fprint(stdout, usage)
 	default:
-		fmt.Fprintf(os.Stderr, "berth: unknown command %q\n\n%s", os.Args[1], usage)
-		os.Exit(2)
+		fmt.Fprintf(stderr, "berth: unknown command %q\n\n%s", args[0], usage)
+		return 2
 	}
+	return 0
 }
 
-func serve(args []string) error {
-	cfg, err := config.Parse(args, os.Getenv)
+func serve(args []string, getenv func(string) string) error {
+	cfg, err := config.Parse(args, getenv)
 	if err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w (berth serve -h lists the flags)", err)
 	}
 	log := cfg.Logger()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

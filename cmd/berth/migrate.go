@@ -39,16 +39,13 @@ copies only what is missing. See docs/migrate.md.
 func adminMigrate(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fset := flag.NewFlagSet("berth admin migrate", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(stderr, migrateUsage, "\nFlags:\n"); fset.PrintDefaults() }
+	fset.Usage = func() { fmt.Fprint(fset.Output(), migrateUsage, "\nFlags:\n"); fset.PrintDefaults() }
 	fromData := fset.String("from-data", "", "data directory of the embedded deployment to copy")
 	metaURL := fset.String("meta", "", "the target metadata store: postgres://user:pass@host:port/db?sslmode=… (or sqlite:PATH)")
 	blobsURL := fset.String("blobs", "", "the target blob store: s3://BUCKET[/PREFIX]?endpoint=URL&region=R&path-style=true (or file:PATH)")
 	dryRun := fset.Bool("dry-run", false, "check the target and report what would be copied, writing nothing")
 	parallel := fset.Int("parallel", 4, "how many blobs to copy at once")
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fset, args, stdout); help || err != nil {
 		return err
 	}
 	switch {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -47,7 +46,7 @@ func vulndbCmd(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	cmd, args := args[0], args[1:]
 	fset := flag.NewFlagSet("berth vulndb "+cmd, flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(stderr, vulndbUsage, "\nFlags:\n"); fset.PrintDefaults() }
+	fset.Usage = func() { fmt.Fprint(fset.Output(), vulndbUsage, "\nFlags:\n"); fset.PrintDefaults() }
 	data := fset.String("data", envOr(getenv, "BERTH_DATA", "./berth-data"), "data directory (the embedded database, unless --meta names another store)")
 	metaURL := fset.String("meta", envOr(getenv, "BERTH_META", ""), "metadata store URL, as berth serve --meta")
 	var output *string
@@ -58,10 +57,7 @@ func vulndbCmd(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	default:
 		return fmt.Errorf("unknown vulndb command %q\n\n%s", cmd, vulndbUsage)
 	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fset, args, stdout); help || err != nil {
 		return err
 	}
 	switch {

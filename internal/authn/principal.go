@@ -6,6 +6,7 @@ package authn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -46,7 +47,25 @@ var (
 	ErrInvalidToken = errors.New("authn: invalid login token")
 	// ErrTokenExpired means a login token was genuine but is too old.
 	ErrTokenExpired = errors.New("authn: login token expired")
+	// ErrInactiveAccessKey means the access key exists but is Inactive. It
+	// matches ErrUnknownAccessKey, since the AWS APIs answer both alike;
+	// the data plane tells them apart to say what fixes a login.
+	ErrInactiveAccessKey = fmt.Errorf("%w: the access key is Inactive", ErrUnknownAccessKey)
 )
+
+// InactiveKeyError is a genuine login token whose access key has been made
+// Inactive since it was issued. It matches ErrInvalidToken and
+// ErrInactiveAccessKey.
+type InactiveKeyError struct{ AccessKeyID string }
+
+func (e *InactiveKeyError) Error() string {
+	return "authn: the login token's access key " + e.AccessKeyID + " is Inactive"
+}
+
+// Unwrap lets errors.Is match both sentinels.
+func (e *InactiveKeyError) Unwrap() []error {
+	return []error{ErrInvalidToken, ErrInactiveAccessKey}
+}
 
 // Directory finds the identity and secret behind an access key.
 type Directory interface {

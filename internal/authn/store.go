@@ -61,8 +61,8 @@ func (s *Store) SetClock(now func() time.Time) { s.now = now }
 // in AWS.
 const SessionKeyPrefix = "ASIA"
 
-// Lookup implements Directory. Unknown and Inactive keys alike are
-// ErrUnknownAccessKey: IAM answers both with "The security token included
+// Lookup implements Directory. Unknown and Inactive keys alike match
+// ErrUnknownAccessKey (an Inactive one is ErrInactiveAccessKey): IAM answers both with "The security token included
 // in the request is invalid." A session past its expiry is
 // ErrExpiredCredentials.
 func (s *Store) Lookup(ctx context.Context, accessKeyID string) (*Principal, string, error) {
@@ -86,7 +86,7 @@ func (s *Store) Lookup(ctx context.Context, accessKeyID string) (*Principal, str
 		return nil, "", err
 	}
 	if k.Status != "Active" {
-		return nil, "", ErrUnknownAccessKey
+		return nil, "", ErrInactiveAccessKey
 	}
 	if k.UserName == "" {
 		return &Principal{Kind: KindRoot, Account: k.Account, ARN: RootARN(k.Account), UserID: k.Account, AccessKeyID: k.ID}, k.SecretAccessKey, nil

@@ -88,6 +88,9 @@ func (t *Tokens) Check(ctx context.Context, password string) (*Principal, string
 		return nil, "", ErrTokenExpired
 	}
 	p, _, err := t.dir.Lookup(ctx, c.AccessKeyID)
+	if errors.Is(err, ErrInactiveAccessKey) {
+		return nil, "", &InactiveKeyError{AccessKeyID: c.AccessKeyID}
+	}
 	if errors.Is(err, ErrUnknownAccessKey) {
 		return nil, "", fmt.Errorf("%w: its access key no longer exists", ErrInvalidToken)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -96,9 +97,41 @@ func envName(flagName string) string {
 }
 
 // Parse reads the serve flags in args, falling back to the environment.
+// -h and --help return flag.ErrHelp; the flag set prints nothing, so the
+// caller prints an error once and the usage (Usage) where it belongs.
 func Parse(args []string, getenv func(string) string) (*Config, error) {
 	c := &Config{}
+	fs := flagSet(c)
+	set := map[string]bool{}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", envName(f.Name), v, err))
+			}
+		}
+	})
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c, c.validate()
+}
+
+// flagSet defines berth serve's flags on c. It prints nothing itself.
+func flagSet(c *Config) *flag.FlagSet {
 	fs := flag.NewFlagSet("berth serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:5000", "address to listen on (host:port)")
 	fs.StringVar(&c.DataDir, "data", "./berth-data", "directory for the embedded database and blobs, and the node's local files")
 	fs.StringVar(&c.Meta, "meta", "", "metadata store: sqlite:PATH or postgres://user:pass@host:port/db?sslmode=… (default sqlite:<data>/berth.db)")
@@ -131,30 +164,15 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	fs.DurationVar(&c.VulnDBCheckInterval, "vulndb-check-interval", time.Minute, "how often a node looks whether the vulnerability data changed (continuous scanning then rescans) and whether a --vulndb-sync is due")
 	fs.DurationVar(&c.PullThroughRefresh, "pull-through-refresh", 15*time.Minute, "how old a tag cached through a pull through cache rule may be before a pull asks the upstream whether it moved (a digest is never asked again)")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this separate loopback address, e.g. 127.0.0.1:6060, for profiling (off by default)")
+	return fs
+}
 
-	set := map[string]bool{}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] {
-			return
-		}
-		if v := getenv(envName(f.Name)); v != "" {
-			if err := f.Value.Set(v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", envName(f.Name), v, err))
-			}
-		}
-	})
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return c, c.validate()
+// Usage writes berth serve's flags and their defaults to w.
+func Usage(w io.Writer) {
+	fs := flagSet(&Config{})
+	fs.SetOutput(w)
+	fmt.Fprint(w, "Usage: berth serve [flags]\n\nA flag not given is read from the environment: --data from BERTH_DATA, --default-region from BERTH_DEFAULT_REGION.\n\nFlags:\n")
+	fs.PrintDefaults()
 }
 
 var (

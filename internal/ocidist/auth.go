@@ -83,9 +83,16 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, reg regis
 		return nil, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: fmt.Sprintf("the user name must be AWS, not %q: log in with %s", truncateName(user), h.loginHint(r, reg))}
 	}
 	p, region, err := h.opts.Tokens.Check(r.Context(), password)
+	var inactive *authn.InactiveKeyError
 	switch {
 	case errors.Is(err, authn.ErrTokenExpired):
 		return nil, &regError{Status: http.StatusForbidden, Code: "DENIED", Message: "Your authorization token has expired. Reauthenticate and try again."}
+	case errors.As(err, &inactive):
+		// A new login with the same key fails too; say what does help.
+		h.challenge(w, r)
+		return nil, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: fmt.Sprintf(
+			"The access key %s that issued this authorization token is Inactive: make it Active again with aws iam update-access-key --access-key-id %[1]s --status Active, or log in with an active key: %s",
+			inactive.AccessKeyID, h.loginHint(r, reg))}
 	case errors.Is(err, authn.ErrInvalidToken):
 		h.challenge(w, r)
 		return nil, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: "Your authorization token is invalid: log in again with " + h.loginHint(r, reg)}

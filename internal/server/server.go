@@ -53,7 +53,6 @@ type Server struct {
 	blobs    blob.Store
 	svc      *registry.Service
 	root     authn.RootCredentials
-	newRoot  bool
 	keys     *authn.Keys
 	dir      *authn.Store
 	tokens   *authn.Tokens
@@ -201,14 +200,19 @@ func (s *Server) openIdentities() error {
 			return fmt.Errorf("root credentials: %w", err)
 		}
 	} else {
-		root, created, err := authn.LoadOrCreateRoot(filepath.Join(s.cfg.DataDir, "root-credentials.json"), s.cfg.DefaultAccount)
+		root, created, err := authn.LoadOrCreateRoot(s.rootCredentialsPath(), s.cfg.DefaultAccount)
 		if err != nil {
 			return fmt.Errorf("root credentials: %w", err)
 		}
 		if root.Account != s.cfg.DefaultAccount {
 			return fmt.Errorf("root credentials in the data directory belong to account %s, but --default-account is %s", root.Account, s.cfg.DefaultAccount)
 		}
-		s.root, s.newRoot = root, created
+		s.root = root
+		if created {
+			// Now, not in the welcome: the start may yet fail (a port in
+			// use), and a newcomer must not lose the first sight of them.
+			printNewRoot(os.Stderr, root, s.rootCredentialsPath())
+		}
 	}
 	var key []byte
 	if s.cfg.TokenKey != "" {
