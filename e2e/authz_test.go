@@ -595,7 +595,10 @@ func TestAuthzRevokedCredentials(t *testing.T) {
 		_, err = callerARN(t, cfg)
 		wantAPIError(t, "GetCallerIdentity with a deactivated key", err, "InvalidClientTokenId", 403, invalidToken)
 		err = azPull(ctx, ref, digest, password)
-		azWantRefusal(t, "pull with the login of a deactivated key", err, http.StatusUnauthorized, "UNAUTHORIZED", invalidLogin)
+		inactiveLogin := "The access key " + akid.AccessKeyID + " that issued this authorization token is Inactive: make it Active again with aws iam update-access-key --access-key-id " +
+			akid.AccessKeyID + " --status Active, or log in with an active key: aws ecr get-login-password --region " + testRegion +
+			" | docker login --username AWS --password-stdin " + b.Host
+		azWantRefusal(t, "pull with the login of a deactivated key", err, http.StatusUnauthorized, "UNAUTHORIZED", inactiveLogin)
 
 		setStatus("Active")
 		azWantPull(t, ctx, "leaver after reactivating", ref, digest, password)
