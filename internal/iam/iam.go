@@ -85,8 +85,11 @@ type Service struct {
 	authorizer authz.Authorizer
 	changes    changes.Notifier
 	webID      TokenVerifier
-	log        *slog.Logger
-	now        func() time.Time
+	// policies reads identity policies for the simulator, as the
+	// authorizer's reader does.
+	policies *PolicyReader
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // New returns the IAM domain over store.
@@ -103,7 +106,7 @@ func New(store Store, opts Options) *Service {
 	if opts.WebIdentity == nil {
 		opts.WebIdentity = &webidentity.Verifier{}
 	}
-	return &Service{store: store, authorizer: opts.Authorizer, changes: opts.Changes, webID: opts.WebIdentity, log: opts.Logger, now: opts.Now}
+	return &Service{store: store, authorizer: opts.Authorizer, changes: opts.Changes, webID: opts.WebIdentity, policies: NewPolicyReader(store), log: opts.Logger, now: opts.Now}
 }
 
 // timeResolution is how precisely IAM reports creation times.
