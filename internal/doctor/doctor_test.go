@@ -154,7 +154,7 @@ func TestRun(t *testing.T) {
 				"IAM's policy simulator, with the repository policy", "aws ecr get-repository-policy --repository-name app"}},
 		{name: "all allowed, simulator", env: Env{STS: fakeSTS{}, ECR: good, IAM: fakeIAM{}, Docker: fakeDocker{helper: "berth"}},
 			opts: Options{Region: "us-east-1", Repository: "app"}, check: "pull", status: OK,
-			want: []string{"IAM's policy simulator allows ecr:BatchCheckLayerAvailability, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer"}},
+			want: []string{"ecr:BatchCheckLayerAvailability, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer allowed on", "(IAM's policy simulator)"}},
 		{name: "simulator refused, probe", env: Env{STS: fakeSTS{}, ECR: fakeECR{endpoint: good.endpoint, pushErr: denied},
 			IAM: fakeIAM{err: &smithy.GenericAPIError{Code: "AccessDenied", Message: "no"}}, Docker: fakeDocker{helper: "berth"}},
 			opts: Options{Region: "us-east-1", Repository: "app"}, check: "push", status: Fail,

@@ -121,7 +121,7 @@ func simulated(what string, actions []string, results []iamtypes.EvaluationResul
 			return Finding{Check: what, Status: Fail, Detail: detail + " (" + method + ")", Fix: fix}
 		}
 	}
-	return Finding{Check: what, Status: OK, Detail: fmt.Sprintf("%s allows %s on %s", method, strings.Join(actions, ", "), repoARN)}
+	return Finding{Check: what, Status: OK, Detail: fmt.Sprintf("%s allowed on %s (%s)", strings.Join(actions, ", "), repoARN, method)}
 }
 
 // denyingPolicy names the policy whose statement denies, and the command
@@ -134,7 +134,11 @@ func denyingPolicy(statements []iamtypes.Statement, arn, action string, o Option
 	}
 	for _, st := range statements {
 		id, where := aws.ToString(st.SourcePolicyId), ""
-		if st.StartPosition != nil && st.EndPosition != nil {
+		switch {
+		case st.StartPosition == nil || st.EndPosition == nil:
+		case st.StartPosition.Line == st.EndPosition.Line:
+			where = fmt.Sprintf(" (line %d)", st.StartPosition.Line)
+		default:
 			where = fmt.Sprintf(" (lines %d-%d)", st.StartPosition.Line, st.EndPosition.Line)
 		}
 		_, name := principalName(arn)
