@@ -1032,7 +1032,7 @@ t_cred_helper() {
 check "docker-credential-berth as credHelpers for localhost:PORT: docker push, crane digest / copy" t_cred_helper
 
 t_doctor() {
-  local out cfg=$TMP/doctor-config
+  local out key cfg=$TMP/doctor-config
   mkdir -p "$cfg"
   out=$(DOCKER_CONFIG=$cfg show_all must_fail "$TMP/bin/berth" doctor --repository login-repo)
   expect_contains "berth doctor without a login" "$out" "no basic auth credentials"
@@ -1043,8 +1043,26 @@ t_doctor() {
   expect_contains "berth doctor, missing repository" "$out" "fix: aws ecr create-repository --repository-name no-such-repo"
   out=$(DOCKER_CONFIG=$TMP/login-config show_all "$TMP/bin/berth" doctor --repository login-repo)
   expect_contains "berth doctor, all well" "$out" "ok    push"
+  expect_contains "berth doctor, all well" "$out" "ecr:PutImage allowed on arn:aws:ecr:$REGION:$ACCOUNT:repository/login-repo (IAM's policy simulator)"
+  # A user who may only pull, and simulate its own policies (which IAM
+  # requires of berth doctor): IAM's policy simulator finds the push refused.
+  aws iam create-user --user-name doctor-reader >/dev/null
+  aws iam attach-user-policy --user-name doctor-reader --policy-arn arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly
+  aws iam put-user-policy --user-name doctor-reader --policy-name simulate-self --policy-document \
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:SimulatePrincipalPolicy","Resource":"arn:aws:iam::*:user/${aws:username}"}]}'
+  key=$(aws iam create-access-key --user-name doctor-reader --output json)
+  out=$(AWS_ACCESS_KEY_ID=$(json 'd["AccessKey"]["AccessKeyId"]' <<<"$key") AWS_SECRET_ACCESS_KEY=$(json 'd["AccessKey"]["SecretAccessKey"]' <<<"$key") \
+    DOCKER_CONFIG=$TMP/login-config show_all must_fail "$TMP/bin/berth" doctor --repository login-repo)
+  expect_contains "berth doctor, pull-only user" "$out" \
+    "arn:aws:iam::$ACCOUNT:user/doctor-reader is not authorized to perform: ecr:InitiateLayerUpload on resource: arn:aws:ecr:$REGION:$ACCOUNT:repository/login-repo (IAM's policy simulator)"
+  expect_contains "berth doctor, pull-only user" "$out" \
+    "fix: aws iam attach-user-policy --user-name doctor-reader --policy-arn arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser"
+  out=$(show aws iam simulate-principal-policy --policy-source-arn "arn:aws:iam::$ACCOUNT:user/doctor-reader" \
+    --action-names ecr:BatchGetImage ecr:PutImage --resource-arns "arn:aws:ecr:$REGION:$ACCOUNT:repository/login-repo" \
+    --query 'EvaluationResults[].EvalDecision' --output text)
+  expect_eq "aws iam simulate-principal-policy" "$out" "allowed	implicitDeny"
 }
-check "berth doctor: no basic auth credentials, repository does not exist, then all well" t_doctor
+check "berth doctor: no basic auth credentials, repository does not exist, all well, then a pull-only user found by IAM's policy simulator" t_doctor
 # --- end of client tools ------------------------------------------------------
 
 # ---------------------------------------------------------------------------

@@ -26,8 +26,10 @@ const doctorUsage = `Usage:
 Explains why docker push or pull fails: who you are (STS), whether the
 registry host matches your account and region, whether docker holds a
 current login for the host, whether the repository exists, and whether you
-may pull and push — each problem with the command that fixes it. Exits 1
-when a check fails. Works against Berth (AWS_ENDPOINT_URL) and Amazon ECR.
+may pull and push (by IAM's policy simulator, with the repository policy,
+or by probes where the simulator does not answer) — each problem with the
+command that fixes it. Exits 1 when a check fails. Works against Berth
+(AWS_ENDPOINT_URL) and Amazon ECR.
 `
 
 func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {

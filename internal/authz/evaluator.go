@@ -110,26 +110,8 @@ func decisionError(r Request, res policy.Result) error {
 
 func (e *Evaluator) evaluate(ctx context.Context, r Request, now time.Time) (policy.Result, error) {
 	p := r.Principal
-	pr := policy.Principal{ARN: p.ARN, Account: p.Account, UserID: p.UserID, RoleARN: p.RoleARN}
-	switch p.Kind {
-	case authn.KindUser:
-		pr.Type = policy.User
-	case authn.KindAssumedRole:
-		pr.Type = policy.AssumedRole
-	default:
-		pr.Type = policy.Root
-	}
-	req := policy.Request{
-		Principal:       pr,
-		Action:          r.Action,
-		Resource:        r.Resource,
-		ResourceAccount: r.ResourceAccount,
-		SourceIP:        r.SourceIP,
-		SecureTransport: r.SecureTransport,
-		Time:            now,
-		RequestTags:     r.RequestTags,
-		Feature:         r.Feature,
-	}
+	req := PolicyRequest(r, now)
+	pr := req.Principal
 	var docs []*policy.Policy
 	if pr.Type != policy.Root {
 		ids, err := e.src.IdentityPolicies(ctx, p)
@@ -166,6 +148,35 @@ func (e *Evaluator) evaluate(ctx context.Context, r Request, now time.Time) (pol
 		}
 	}
 	return policy.Evaluate(req, docs...), nil
+}
+
+// PolicyPrincipal is the policy engine's view of an authenticated caller.
+func PolicyPrincipal(p *authn.Principal) policy.Principal {
+	pr := policy.Principal{ARN: p.ARN, Account: p.Account, UserID: p.UserID, RoleARN: p.RoleARN, Type: policy.Root}
+	switch p.Kind {
+	case authn.KindUser:
+		pr.Type = policy.User
+	case authn.KindAssumedRole:
+		pr.Type = policy.AssumedRole
+	}
+	return pr
+}
+
+// PolicyRequest is the policy engine's question for r, asked at now: what
+// the Evaluator decides and what IAM's policy simulator explains, so that
+// the two ask the same question.
+func PolicyRequest(r Request, now time.Time) policy.Request {
+	return policy.Request{
+		Principal:       PolicyPrincipal(r.Principal),
+		Action:          r.Action,
+		Resource:        r.Resource,
+		ResourceAccount: r.ResourceAccount,
+		SourceIP:        r.SourceIP,
+		SecureTransport: r.SecureTransport,
+		Time:            now,
+		RequestTags:     r.RequestTags,
+		Feature:         r.Feature,
+	}
 }
 
 // ErrNoResource tells the evaluator that the resource does not exist (yet):

@@ -33,6 +33,15 @@ func (f fakeSTS) GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput,
 type fakeECR struct {
 	endpoint         string
 	repoErr, pushErr error
+	// policy is the repository's policy text, "" for none.
+	policy string
+}
+
+func (f fakeECR) GetRepositoryPolicy(context.Context, *ecr.GetRepositoryPolicyInput, ...func(*ecr.Options)) (*ecr.GetRepositoryPolicyOutput, error) {
+	if f.policy == "" {
+		return nil, &ecrtypes.RepositoryPolicyNotFoundException{Message: aws.String("no policy")}
+	}
+	return &ecr.GetRepositoryPolicyOutput{PolicyText: aws.String(f.policy)}, nil
 }
 
 func (f fakeECR) GetAuthorizationToken(context.Context, *ecr.GetAuthorizationTokenInput, ...func(*ecr.Options)) (*ecr.GetAuthorizationTokenOutput, error) {
@@ -48,19 +57,33 @@ func (f fakeECR) InitiateLayerUpload(context.Context, *ecr.InitiateLayerUploadIn
 	return &ecr.InitiateLayerUploadOutput{}, f.pushErr
 }
 
-type fakeIAM struct{ denied string }
+// fakeIAM simulates: denied is refused (implicitly, or explicitly by the
+// resource policy when one is given and it says "deny"), err refuses the
+// call itself.
+type fakeIAM struct {
+	denied string
+	err    error
+}
 
 func (f fakeIAM) SimulatePrincipalPolicy(_ context.Context, in *iam.SimulatePrincipalPolicyInput, _ ...func(*iam.Options)) (*iam.SimulatePrincipalPolicyOutput, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
 	if aws.ToString(in.PolicySourceArn) != "arn:aws:iam::111122223333:role/Dev" {
 		return nil, fmt.Errorf("simulated for %s, want the role", aws.ToString(in.PolicySourceArn))
 	}
 	out := &iam.SimulatePrincipalPolicyOutput{}
 	for _, a := range in.ActionNames {
-		d := iamtypes.PolicyEvaluationDecisionTypeAllowed
-		if a == f.denied {
-			d = iamtypes.PolicyEvaluationDecisionTypeImplicitDeny
+		r := iamtypes.EvaluationResult{EvalActionName: aws.String(a), EvalDecision: iamtypes.PolicyEvaluationDecisionTypeAllowed}
+		switch {
+		case a == f.denied && strings.Contains(aws.ToString(in.ResourcePolicy), "Deny"):
+			r.EvalDecision = iamtypes.PolicyEvaluationDecisionTypeExplicitDeny
+			r.MatchedStatements = []iamtypes.Statement{{SourcePolicyId: aws.String("ResourcePolicy"), SourcePolicyType: iamtypes.PolicySourceTypeResource,
+				StartPosition: &iamtypes.Position{Line: 3}, EndPosition: &iamtypes.Position{Line: 5}}}
+		case a == f.denied:
+			r.EvalDecision = iamtypes.PolicyEvaluationDecisionTypeImplicitDeny
 		}
-		out.EvaluationResults = append(out.EvaluationResults, iamtypes.EvaluationResult{EvalActionName: aws.String(a), EvalDecision: d})
+		out.EvaluationResults = append(out.EvaluationResults, r)
 	}
 	return out, nil
 }
@@ -124,6 +147,18 @@ func TestRun(t *testing.T) {
 		{name: "push denied, simulator", env: Env{STS: fakeSTS{}, ECR: good, IAM: fakeIAM{denied: "ecr:InitiateLayerUpload"}, Docker: fakeDocker{helper: "berth"}},
 			opts: Options{Region: "us-east-1", Repository: "app"}, check: "push", status: Fail,
 			want: []string{"not authorized to perform: ecr:InitiateLayerUpload", "policy simulator", "aws iam attach-role-policy --role-name Dev"}},
+		{name: "push denied by the repository policy, simulator", env: Env{STS: fakeSTS{}, ECR: fakeECR{endpoint: good.endpoint, policy: `{"Statement":[{"Effect":"Deny"}]}`},
+			IAM: fakeIAM{denied: "ecr:PutImage"}, Docker: fakeDocker{helper: "berth"}},
+			opts: Options{Region: "us-east-1", Repository: "app"}, check: "push", status: Fail,
+			want: []string{"not authorized to perform: ecr:PutImage", "with an explicit deny in the repository policy (lines 3-5)",
+				"IAM's policy simulator, with the repository policy", "aws ecr get-repository-policy --repository-name app"}},
+		{name: "all allowed, simulator", env: Env{STS: fakeSTS{}, ECR: good, IAM: fakeIAM{}, Docker: fakeDocker{helper: "berth"}},
+			opts: Options{Region: "us-east-1", Repository: "app"}, check: "pull", status: OK,
+			want: []string{"ecr:BatchCheckLayerAvailability, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer allowed on", "(IAM's policy simulator)"}},
+		{name: "simulator refused, probe", env: Env{STS: fakeSTS{}, ECR: fakeECR{endpoint: good.endpoint, pushErr: denied},
+			IAM: fakeIAM{err: &smithy.GenericAPIError{Code: "AccessDenied", Message: "no"}}, Docker: fakeDocker{helper: "berth"}},
+			opts: Options{Region: "us-east-1", Repository: "app"}, check: "push", status: Fail,
+			want: []string{"not authorized to perform: ecr:InitiateLayerUpload", "tried ecr:InitiateLayerUpload; this identity may not call iam:SimulatePrincipalPolicy"}},
 		{name: "push denied, probe", env: Env{STS: fakeSTS{}, ECR: fakeECR{endpoint: good.endpoint, pushErr: denied}, Docker: fakeDocker{helper: "berth"}},
 			opts: Options{Region: "us-east-1", Repository: "app"}, check: "push", status: Fail,
 			want: []string{"not authorized to perform: ecr:InitiateLayerUpload", "SimulatePrincipalPolicy not available"}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/smithy-go"
 )
 
 // The actions docker needs, in the order a pull and a push use them.
@@ -20,64 +23,148 @@ var (
 	pushActions = []string{"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"}
 )
 
-// checkPermissions asks IAM's policy simulator, and where the endpoint
-// does not answer it, tries the first call of a pull and of a push.
+// checkPermissions asks IAM's policy simulator whether the identity may
+// pull and push, with the repository's policy when it can read it; where
+// the simulator does not answer (an identity of Amazon ECR without
+// iam:SimulatePrincipalPolicy, a root there), it tries the first call of a
+// pull and of a push instead. Each finding says which method it used.
 func checkPermissions(ctx context.Context, env Env, arn string, o Options, registryID string) []Finding {
 	repoARN := fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s", o.Region, registryID, o.Repository)
+	why := "IAM SimulatePrincipalPolicy not available"
 	if env.IAM != nil {
-		sim, err := env.IAM.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{
-			PolicySourceArn: aws.String(principalARN(arn)),
-			ActionNames:     append(append([]string{}, pullActions...), pushActions...),
-			ResourceArns:    []string{repoARN},
-		})
+		repoPolicy, note := repositoryPolicy(ctx, env, registryID, o.Repository)
+		results, err := simulate(ctx, env.IAM, principalARN(arn), repoARN, repoPolicy)
 		if err == nil {
-			denied := map[string]bool{}
-			for _, r := range sim.EvaluationResults {
-				if r.EvalDecision != "allowed" {
-					denied[aws.ToString(r.EvalActionName)] = true
-				}
-			}
+			method := "IAM's policy simulator" + note
 			return []Finding{
-				simulated("pull", pullActions, denied, arn, repoARN),
-				simulated("push", pushActions, denied, arn, repoARN),
+				simulated("pull", pullActions, results, arn, repoARN, o, method),
+				simulated("push", pushActions, results, arn, repoARN, o, method),
 			}
 		}
-		// Otherwise probe: the simulator is optional (Berth does not serve
-		// it yet) and the identity may not be allowed to call it.
+		why = "IAM's policy simulator did not answer: " + shortError(err)
+		if isCode(err, "AccessDenied", "AccessDeniedException") {
+			why = "this identity may not call iam:SimulatePrincipalPolicy"
+		}
 	}
 	var out []Finding
 	_, err := env.ECR.BatchGetImage(ctx, &ecr.BatchGetImageInput{
 		RegistryId: aws.String(registryID), RepositoryName: aws.String(o.Repository),
 		ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("berth-doctor-probe")}},
 	})
-	out = append(out, probed("pull", "ecr:BatchGetImage", err, arn, repoARN))
+	out = append(out, probed("pull", "ecr:BatchGetImage", err, arn, repoARN, why))
 	_, err = env.ECR.InitiateLayerUpload(ctx, &ecr.InitiateLayerUploadInput{
 		RegistryId: aws.String(registryID), RepositoryName: aws.String(o.Repository),
 	})
-	f := probed("push", "ecr:InitiateLayerUpload", err, arn, repoARN)
+	f := probed("push", "ecr:InitiateLayerUpload", err, arn, repoARN, why)
 	if f.Status == OK {
 		f.Detail += " (the probe's upload is never completed and expires)"
 	}
 	return append(out, f)
 }
 
-func simulated(what string, actions []string, denied map[string]bool, arn, repoARN string) Finding {
-	var no []string
-	for _, a := range actions {
-		if denied[a] {
-			no = append(no, a)
-		}
+// repositoryPolicy is the repository's policy text, "" when it has none
+// or the identity may not read it; note says so for the findings.
+func repositoryPolicy(ctx context.Context, env Env, registryID, repo string) (text, note string) {
+	out, err := env.ECR.GetRepositoryPolicy(ctx, &ecr.GetRepositoryPolicyInput{RegistryId: aws.String(registryID), RepositoryName: aws.String(repo)})
+	switch {
+	case err == nil:
+		return aws.ToString(out.PolicyText), ", with the repository policy"
+	case isCode(err, "RepositoryPolicyNotFoundException"):
+		return "", ""
 	}
-	if len(no) == 0 {
-		return Finding{Check: what, Status: OK, Detail: fmt.Sprintf("IAM's policy simulator allows %s on %s", strings.Join(actions, ", "), repoARN)}
-	}
-	return Finding{Check: what, Status: Fail,
-		Detail: fmt.Sprintf("%s is not authorized to perform: %s on resource: %s (IAM's policy simulator)", arn, no[0], repoARN),
-		Fix:    policyFix(arn, no[0])}
+	return "", ", without the repository policy (ecr get-repository-policy: " + shortError(err) + ")"
 }
 
-func probed(what, action string, err error, arn, repoARN string) Finding {
-	method := fmt.Sprintf("tried %s; IAM SimulatePrincipalPolicy not available", action)
+// simulate asks the simulator for every action docker needs. Amazon's
+// simulator wants a user as the caller of a resource policy; for a role
+// it refuses the policy (InvalidInput), and is asked again without it.
+func simulate(ctx context.Context, client IAM, source, repoARN, repoPolicy string) ([]iamtypes.EvaluationResult, error) {
+	in := &iam.SimulatePrincipalPolicyInput{
+		PolicySourceArn: aws.String(source),
+		ActionNames:     append(append([]string{}, pullActions...), pushActions...),
+		ResourceArns:    []string{repoARN},
+	}
+	if repoPolicy != "" {
+		in.ResourcePolicy = aws.String(repoPolicy)
+	}
+	var results []iamtypes.EvaluationResult
+	for {
+		out, err := client.SimulatePrincipalPolicy(ctx, in)
+		if err != nil && repoPolicy != "" && in.ResourcePolicy != nil && isCode(err, "InvalidInput") {
+			in.ResourcePolicy, in.Marker, results = nil, nil, nil
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, out.EvaluationResults...)
+		if !out.IsTruncated || out.Marker == nil {
+			return results, nil
+		}
+		in.Marker = out.Marker
+	}
+}
+
+func simulated(what string, actions []string, results []iamtypes.EvaluationResult, arn, repoARN string, o Options, method string) Finding {
+	for _, a := range actions {
+		for _, r := range results {
+			if aws.ToString(r.EvalActionName) != a || r.EvalDecision == iamtypes.PolicyEvaluationDecisionTypeAllowed {
+				continue
+			}
+			detail := fmt.Sprintf("%s is not authorized to perform: %s on resource: %s", arn, a, repoARN)
+			fix := policyFix(arn, a)
+			if r.EvalDecision == iamtypes.PolicyEvaluationDecisionTypeExplicitDeny {
+				by, byFix := denyingPolicy(r.MatchedStatements, arn, a, o)
+				detail += " with an explicit deny in " + by
+				fix = byFix
+			}
+			return Finding{Check: what, Status: Fail, Detail: detail + " (" + method + ")", Fix: fix}
+		}
+	}
+	return Finding{Check: what, Status: OK, Detail: fmt.Sprintf("%s allowed on %s (%s)", strings.Join(actions, ", "), repoARN, method)}
+}
+
+// denyingPolicy names the policy whose statement denies, and the command
+// that shows it for an administrator to remove the statement: no single
+// command can lift a deny without knowing what else the policy says.
+func denyingPolicy(statements []iamtypes.Statement, arn, action string, o Options) (by, fix string) {
+	prof := ""
+	if o.Profile != "" {
+		prof = " --profile " + o.Profile
+	}
+	for _, st := range statements {
+		id, where := aws.ToString(st.SourcePolicyId), ""
+		switch {
+		case st.StartPosition == nil || st.EndPosition == nil:
+		case st.StartPosition.Line == st.EndPosition.Line:
+			where = fmt.Sprintf(" (line %d)", st.StartPosition.Line)
+		default:
+			where = fmt.Sprintf(" (lines %d-%d)", st.StartPosition.Line, st.EndPosition.Line)
+		}
+		_, name := principalName(arn)
+		switch st.SourcePolicyType {
+		case iamtypes.PolicySourceTypeResource:
+			return "the repository policy" + where, fmt.Sprintf(
+				"aws ecr get-repository-policy --repository-name %s%s   # then remove the statement%s that denies %s and put it back with aws ecr set-repository-policy",
+				o.Repository, prof, where, action)
+		case iamtypes.PolicySourceTypeUser, iamtypes.PolicySourceTypeGroup, iamtypes.PolicySourceTypeRole:
+			kind := string(st.SourcePolicyType)
+			owner := name
+			if kind == "group" {
+				owner = "<group>"
+			}
+			return fmt.Sprintf("the %s policy %s%s", kind, id, where), fmt.Sprintf(
+				"aws iam get-%s-policy --%s-name %s --policy-name %s   # as an administrator; then remove the statement that denies %s",
+				kind, kind, owner, id, action)
+		case iamtypes.PolicySourceTypeAwsManaged, iamtypes.PolicySourceTypeUserManaged:
+			return "the managed policy " + id + where, fmt.Sprintf("detach the managed policy %s from %s, or change it   # as an administrator", id, arn)
+		}
+	}
+	return "an identity-based policy", fmt.Sprintf("find the policy that denies %s to %s   # as an administrator", action, arn)
+}
+
+func probed(what, action string, err error, arn, repoARN, why string) Finding {
+	method := fmt.Sprintf("tried %s; %s", action, why)
 	switch {
 	case err == nil, isCode(err, "ImageNotFoundException", "LayersNotFoundException"):
 		return Finding{Check: what, Status: OK, Detail: fmt.Sprintf("%s is allowed on %s (%s)", action, repoARN, method)}
@@ -87,6 +174,16 @@ func probed(what, action string, err error, arn, repoARN string) Finding {
 			Fix:    policyFix(arn, action)}
 	}
 	return Finding{Check: what, Status: Warn, Detail: fmt.Sprintf("could not tell (%s): %v", method, err)}
+}
+
+// shortError is an API error's code and message, without the SDK's
+// operation and request-id preamble.
+func shortError(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode() + ": " + ae.ErrorMessage()
+	}
+	return err.Error()
 }
 
 // policyFix is the command an administrator runs to allow what docker

@@ -1,10 +1,12 @@
 // Package iam is Berth's IAM domain: users, groups, roles, their access
-// keys, inline and managed policies (the AWS managed ones built in), and
-// the role sessions STS AssumeRole makes. The IAM and STS front doors
-// (iamapi, stsapi) call it with the caller's account; it checks documents
-// and parameters, keeps IAM's state through a narrow store, words IAM's
-// refusals (errors.go) and tells the authorization caches of every change
-// it commits. It never sees HTTP and never writes SQL.
+// keys, inline and managed policies (the AWS managed ones built in), the
+// role sessions STS AssumeRole makes, and IAM's policy simulator
+// (simulate.go), which decides with the authorizer's own code. The IAM and
+// STS front doors (iamapi, stsapi) call it with the caller's account; it
+// checks documents and parameters, keeps IAM's state through a narrow
+// store, words IAM's refusals (errors.go) and tells the authorization
+// caches of every change it commits. It never sees HTTP and never writes
+// SQL.
 //
 // Every call acts in one account. A managed policy has one version, v1,
 // its default; CreatePolicyVersion and friends are not supported yet.
@@ -85,8 +87,11 @@ type Service struct {
 	authorizer authz.Authorizer
 	changes    changes.Notifier
 	webID      TokenVerifier
-	log        *slog.Logger
-	now        func() time.Time
+	// policies reads identity policies for the simulator, as the
+	// authorizer's reader does.
+	policies *PolicyReader
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // New returns the IAM domain over store.
@@ -103,7 +108,7 @@ func New(store Store, opts Options) *Service {
 	if opts.WebIdentity == nil {
 		opts.WebIdentity = &webidentity.Verifier{}
 	}
-	return &Service{store: store, authorizer: opts.Authorizer, changes: opts.Changes, webID: opts.WebIdentity, log: opts.Logger, now: opts.Now}
+	return &Service{store: store, authorizer: opts.Authorizer, changes: opts.Changes, webID: opts.WebIdentity, policies: NewPolicyReader(store), log: opts.Logger, now: opts.Now}
 }
 
 // timeResolution is how precisely IAM reports creation times.

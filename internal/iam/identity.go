@@ -39,33 +39,71 @@ func NewPolicyReader(store PolicyStore) *PolicyReader {
 // and its groups', a role session's role's. A root has none (it needs none
 // in its own account). It is the identity half of authz.PolicySource.
 func (ip *PolicyReader) IdentityPolicies(ctx context.Context, p *authn.Principal) ([]*policy.Policy, error) {
-	type owner struct {
-		kind Kind
-		name string
+	sourced, err := ip.SourcedPolicies(ctx, p.Account, ownersOf(p))
+	if err != nil {
+		return nil, err
 	}
-	var owners []owner
+	docs := make([]*policy.Policy, len(sourced))
+	for i, sp := range sourced {
+		docs[i] = sp.Policy
+	}
+	return docs, nil
+}
+
+// Owner is a user, group or role whose policies bear on a principal.
+type Owner struct {
+	Kind Kind
+	Name string
+}
+
+// ownersOf are the owners of p's identity policies.
+func ownersOf(p *authn.Principal) []Owner {
 	switch p.Kind {
 	case authn.KindUser:
-		owners = append(owners, owner{User, p.UserName})
-		groups, err := ip.store.ListUserGroups(ctx, p.Account, p.UserName)
+		return []Owner{{User, p.UserName}}
+	case authn.KindAssumedRole:
+		return []Owner{{Role, p.RoleName}}
+	}
+	return nil
+}
+
+// SourcedPolicy is an identity policy and where it comes from, as IAM's
+// policy simulator names it: SourcePolicyType user, group or role for an
+// inline policy, aws-managed or user-managed for an attached one, and
+// SourcePolicyId the policy's name.
+type SourcedPolicy struct {
+	Policy   *policy.Policy
+	Document string
+	ID       string
+	Type     string
+}
+
+// SourcedPolicies are the policies of owners, a user's groups' with it:
+// the identity policies the authorizer evaluates, in the same order, with
+// their sources. A user's groups are read here rather than by the caller
+// so that the simulator and the authorizer cannot read different sets.
+func (ip *PolicyReader) SourcedPolicies(ctx context.Context, account string, owners []Owner) ([]SourcedPolicy, error) {
+	var all []Owner
+	for _, o := range owners {
+		all = append(all, o)
+		if o.Kind != User {
+			continue
+		}
+		groups, err := ip.store.ListUserGroups(ctx, account, o.Name)
 		if err != nil {
-			return nil, fmt.Errorf("iam: groups of %s: %w", p.ARN, err)
+			return nil, fmt.Errorf("iam: groups of user %s: %w", o.Name, err)
 		}
 		for _, g := range groups {
-			owners = append(owners, owner{Group, g.Name})
+			all = append(all, Owner{Group, g.Name})
 		}
-	case authn.KindAssumedRole:
-		owners = append(owners, owner{Role, p.RoleName})
-	default:
-		return nil, nil
 	}
-	var docs []*policy.Policy
-	for _, o := range owners {
-		inline, err := ip.inline(ctx, p.Account, o.kind, o.name)
+	var docs []SourcedPolicy
+	for _, o := range all {
+		inline, err := ip.inline(ctx, account, o.Kind, o.Name)
 		if err != nil {
 			return nil, err
 		}
-		attached, err := ip.attached(ctx, p.Account, o.kind, o.name)
+		attached, err := ip.attached(ctx, account, o.Kind, o.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -75,12 +113,12 @@ func (ip *PolicyReader) IdentityPolicies(ctx context.Context, p *authn.Principal
 }
 
 // inline are an owner's inline policies.
-func (ip *PolicyReader) inline(ctx context.Context, account string, kind Kind, owner string) ([]*policy.Policy, error) {
+func (ip *PolicyReader) inline(ctx context.Context, account string, kind Kind, owner string) ([]SourcedPolicy, error) {
 	names, err := ip.store.ListInlinePolicies(ctx, account, kind, owner)
 	if err != nil {
 		return nil, fmt.Errorf("iam: inline policies of %s %s: %w", kind, owner, err)
 	}
-	var docs []*policy.Policy
+	var docs []SourcedPolicy
 	for _, n := range names {
 		p, err := ip.store.GetInlinePolicy(ctx, account, kind, owner, n)
 		if err != nil {
@@ -92,21 +130,21 @@ func (ip *PolicyReader) inline(ctx context.Context, account string, kind Kind, o
 			// grants nothing.
 			continue
 		}
-		docs = append(docs, doc)
+		docs = append(docs, SourcedPolicy{Policy: doc, Document: p.Document, ID: n, Type: string(kind)})
 	}
 	return docs, nil
 }
 
 // attached are the managed policies attached to an owner.
-func (ip *PolicyReader) attached(ctx context.Context, account string, kind Kind, owner string) ([]*policy.Policy, error) {
+func (ip *PolicyReader) attached(ctx context.Context, account string, kind Kind, owner string) ([]SourcedPolicy, error) {
 	arns, err := ip.store.ListAttachedPolicies(ctx, account, kind, owner)
 	if err != nil {
 		return nil, fmt.Errorf("iam: attached policies of %s %s: %w", kind, owner, err)
 	}
-	var docs []*policy.Policy
+	var docs []SourcedPolicy
 	for _, arn := range arns {
 		if m, ok := policy.LookupManaged(arn); ok {
-			docs = append(docs, m.Policy)
+			docs = append(docs, SourcedPolicy{Policy: m.Policy, ID: m.Name, Type: "aws-managed"})
 			continue
 		}
 		mp, err := ip.store.GetManagedPolicy(ctx, arn)
@@ -117,7 +155,7 @@ func (ip *PolicyReader) attached(ctx context.Context, account string, kind Kind,
 			return nil, fmt.Errorf("iam: managed policy %s: %w", arn, err)
 		}
 		if doc, err := ip.parsed.Parse(policy.Identity, mp.Document); err == nil {
-			docs = append(docs, doc)
+			docs = append(docs, SourcedPolicy{Policy: doc, Document: mp.Document, ID: mp.Name, Type: "user-managed"})
 		}
 	}
 	return docs, nil

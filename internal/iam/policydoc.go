@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berth-registry/berth/internal/authn"
+	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/authz/policy"
 )
 
@@ -165,21 +166,10 @@ func trustAllows(doc string, p *authn.Principal, roleARN, roleAccount string, id
 		policies = append(policies, allowAssumeRole())
 	}
 	req := policy.Request{
-		Principal: policyPrincipal(p), Action: "sts:AssumeRole", Resource: roleARN, ResourceAccount: roleAccount,
+		Principal: authz.PolicyPrincipal(p), Action: "sts:AssumeRole", Resource: roleARN, ResourceAccount: roleAccount,
 		Time: now, Context: context,
 	}
 	return policy.Evaluate(req, policies...).Allowed()
-}
-
-func policyPrincipal(p *authn.Principal) policy.Principal {
-	pp := policy.Principal{ARN: p.ARN, Account: p.Account, UserID: p.UserID, RoleARN: p.RoleARN, Type: policy.Root}
-	switch p.Kind {
-	case authn.KindUser:
-		pp.Type = policy.User
-	case authn.KindAssumedRole:
-		pp.Type = policy.AssumedRole
-	}
-	return pp
 }
 
 // webIdentityPrincipal stands for the provider in the rewritten trust

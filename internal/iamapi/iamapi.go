@@ -98,6 +98,9 @@ func (a *API) Service() *awsapi.Service {
 			awsapi.Op("ListPolicies", onAll("policy"), a.listManagedPolicies),
 			awsapi.Op("GetPolicyVersion", readPolicy, a.getPolicyVersion),
 			awsapi.Op("ListPolicyVersions", readPolicy, a.listPolicyVersions),
+
+			awsapi.Op("SimulatePrincipalPolicy", onSimulated, a.simulate),
+			awsapi.Op("SimulateCustomPolicy", onCustom, a.simulate),
 		},
 	}
 }
@@ -192,8 +195,6 @@ var notServed = []string{
 	"SendDelegationToken",
 	"SetDefaultPolicyVersion",
 	"SetSecurityTokenServicePreferences",
-	"SimulateCustomPolicy",
-	"SimulatePrincipalPolicy",
 	"TagInstanceProfile",
 	"TagMFADevice",
 	"TagOpenIDConnectProvider",

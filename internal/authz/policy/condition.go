@@ -279,6 +279,9 @@ func (c *condition) eval(ctx *evalCtx) (holds, valid bool) {
 	var buf [1]string
 	vals, present := ctx.values(&c.key, &buf)
 	if !present {
+		if ctx.rec != nil {
+			ctx.rec.missingKey(c.key.name)
+		}
 		return c.missing(), true
 	}
 	if c.fam == famNull {

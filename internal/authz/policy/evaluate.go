@@ -1,6 +1,9 @@
 package policy
 
-import "strings"
+import (
+	"sort"
+	"strings"
+)
 
 // Decision is Evaluate's verdict.
 type Decision uint8
@@ -71,12 +74,80 @@ const (
 // identity-based policies. Across accounts both sides must allow. The root
 // user needs no identity-based policy.
 func Evaluate(req Request, policies ...*Policy) Result {
-	c := evalCtx{req: req}
+	return decide(req, nil, policies)
+}
+
+// Match is a statement that bore on a decision.
+type Match struct {
+	// Policy is the index of the statement's document among the policies
+	// given to Explain; Statement its index in that document's Statement.
+	Policy, Statement int
+	Deny              bool
+}
+
+// Explanation is a decision with what made it, for IAM's policy simulator.
+type Explanation struct {
+	Result
+	// Matched are the statements that decided: every Deny that applies for
+	// an explicit deny (as IAM lists only those), every Allow that applies
+	// for an allow, none for an implicit deny.
+	Matched []Match
+	// Missing are the condition keys that the statements whose Action and
+	// Resource match read and the request lacks, sorted, without repeats.
+	Missing []string
+}
+
+// Explain is Evaluate, saying which statements matched. It runs the very
+// code Evaluate runs, so that a simulation cannot disagree with
+// enforcement; it only records as it goes, and so looks at every
+// statement where Evaluate may stop at the first explicit deny.
+func Explain(req Request, policies ...*Policy) Explanation {
+	rec := &recorder{}
+	res := decide(req, rec, policies)
+	ex := Explanation{Result: res}
+	switch res.Decision {
+	case ExplicitDeny:
+		for _, m := range rec.matched {
+			if m.Deny {
+				ex.Matched = append(ex.Matched, m)
+			}
+		}
+	case Allow:
+		for _, m := range rec.matched {
+			if !m.Deny {
+				ex.Matched = append(ex.Matched, m)
+			}
+		}
+	}
+	for k := range rec.missing {
+		ex.Missing = append(ex.Missing, k)
+	}
+	sort.Strings(ex.Missing)
+	return ex
+}
+
+// recorder notes, for Explain, the statements that apply and the
+// condition keys the request lacks.
+type recorder struct {
+	matched []Match
+	missing map[string]bool
+}
+
+func (r *recorder) missingKey(name string) {
+	if r.missing == nil {
+		r.missing = map[string]bool{}
+	}
+	r.missing[name] = true
+}
+
+// decide is Evaluate; rec, when not nil, is told what applies.
+func decide(req Request, rec *recorder, policies []*Policy) Result {
+	c := evalCtx{req: req, rec: rec}
 	c.service, c.name, _ = strings.Cut(req.Action, ":")
 	c.resN = splitARN(req.Resource, &c.resComps)
 
-	var identityAllow, resourceAllow, resourceDirect, resourceDeny bool
-	for _, p := range policies {
+	var identityAllow, identityDeny, resourceAllow, resourceDirect, resourceDeny bool
+	for pi, p := range policies {
 		if p == nil {
 			continue
 		}
@@ -85,13 +156,21 @@ func Evaluate(req Request, policies ...*Policy) Result {
 			if req.Principal.Type == Anonymous || req.Principal.Type == Service {
 				continue
 			}
-			for _, st := range p.stmts {
+			for si, st := range p.stmts {
 				if !st.applies(&c) {
 					continue
 				}
+				if rec != nil {
+					rec.matched = append(rec.matched, Match{Policy: pi, Statement: si, Deny: st.deny})
+				}
 				if st.deny {
-					// Nothing outranks it, not even a resource-based deny.
-					return Result{ExplicitDeny, reasonIdentityDeny}
+					// Nothing outranks it, not even a resource-based deny:
+					// Evaluate need look no further.
+					identityDeny = true
+					if rec == nil {
+						return Result{ExplicitDeny, reasonIdentityDeny}
+					}
+					continue
 				}
 				identityAllow = true
 			}
@@ -101,10 +180,13 @@ func Evaluate(req Request, policies ...*Policy) Result {
 			}
 			fallthrough
 		case Repository:
-			for _, st := range p.stmts {
+			for si, st := range p.stmts {
 				g := st.grantTo(&c)
 				if g == noGrant || !st.applies(&c) {
 					continue
+				}
+				if rec != nil {
+					rec.matched = append(rec.matched, Match{Policy: pi, Statement: si, Deny: st.deny})
 				}
 				if st.deny {
 					resourceDeny = true
@@ -118,6 +200,9 @@ func Evaluate(req Request, policies ...*Policy) Result {
 		}
 	}
 
+	if identityDeny {
+		return Result{ExplicitDeny, reasonIdentityDeny}
+	}
 	if resourceDeny {
 		return Result{ExplicitDeny, reasonResourceDeny}
 	}
@@ -207,11 +292,16 @@ func (st *statement) applies(c *evalCtx) bool {
 			return false
 		}
 	}
+	ok := true
 	for _, cond := range st.conds {
 		holds, valid := cond.eval(c)
 		if !valid || !holds {
-			return false
+			ok = false
+			// Explain reads on, to learn every key the request lacks.
+			if c.rec == nil {
+				return false
+			}
 		}
 	}
-	return true
+	return ok
 }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -540,12 +541,71 @@ func TestEvaluate(t *testing.T) {
 			if got.Allowed() != (wantDecision == Allow) {
 				t.Errorf("Allowed = %v", got.Allowed())
 			}
+			// The simulator's Explain decides as enforcement does, and
+			// names statements exactly when a statement decided.
+			ex := Explain(tc.req, policies...)
+			if ex.Result != got {
+				t.Errorf("Explain = %v; Evaluate = %v", ex.Result, got)
+			}
+			if (len(ex.Matched) > 0) != (got.Decision != ImplicitDeny) && tc.req.Principal.Type != Root {
+				t.Errorf("Explain matched %v for %v", ex.Matched, got.Decision)
+			}
+			for _, m := range ex.Matched {
+				if m.Deny != (got.Decision == ExplicitDeny) {
+					t.Errorf("Explain matched %+v for %v", m, got.Decision)
+				}
+			}
 			// The order policies come in does not change the answer.
 			for i, j := 0, len(policies)-1; i < j; i, j = i+1, j-1 {
 				policies[i], policies[j] = policies[j], policies[i]
 			}
 			if again := Evaluate(tc.req, policies...); again != got {
 				t.Errorf("reversed policies: %v; want %v", again, got)
+			}
+		})
+	}
+}
+
+func TestExplain(t *testing.T) {
+	allowPull := `{"Version":"2012-10-17","Statement":[{"Sid":"pull","Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"*"},
+		{"Sid":"tagged","Effect":"Allow","Action":"ecr:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"a"}}}]}`
+	denyAll := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+		{"Effect":"Deny","Action":"ecr:PutImage","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"false"}}},
+		{"Effect":"Deny","Action":"ecr:Put*","Resource":"*"}]}`
+	repoDeny := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"ecr:BatchGetImage"}]}`
+	cases := []struct {
+		name    string
+		docs    []doc
+		req     Request
+		want    Decision
+		matched []Match
+		missing []string
+	}{
+		{name: "allow names the allowing statement and the key it lacked", docs: []doc{idp(allowPull)}, req: rq(alice, pull, repoA),
+			want: Allow, matched: []Match{{0, 0, false}}, missing: []string{"aws:ResourceTag/team"}},
+		{name: "implicit deny names none", docs: []doc{idp(allowPull)}, req: rq(alice, "ecr:PutImage", repoA),
+			want: ImplicitDeny, missing: []string{"aws:ResourceTag/team"}},
+		{name: "a context value fills the key", docs: []doc{idp(allowPull)},
+			req:  rq(alice, "ecr:PutImage", repoA, func(r *Request) { r.Context = map[string][]string{"aws:ResourceTag/team": {"a"}} }),
+			want: Allow, matched: []Match{{0, 1, false}}},
+		{name: "explicit deny names only the denies, every one", docs: []doc{idp(denyAll)},
+			req:  rq(alice, "ecr:PutImage", repoA, func(r *Request) { r.Context = map[string][]string{"aws:MultiFactorAuthPresent": {"false"}} }),
+			want: ExplicitDeny, matched: []Match{{0, 1, true}, {0, 2, true}}},
+		{name: "a resource policy's deny, by the policy's index", docs: []doc{idp(allowPull), {Repository, repoDeny}}, req: rq(alice, pull, repoA),
+			want: ExplicitDeny, matched: []Match{{1, 0, true}}, missing: []string{"aws:ResourceTag/team"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			policies := parseDocs(t, tc.docs)
+			ex := Explain(tc.req, policies...)
+			if ex.Decision != tc.want || ex.Result != Evaluate(tc.req, policies...) {
+				t.Errorf("decision %v, Evaluate %v; want %v", ex.Result, Evaluate(tc.req, policies...), tc.want)
+			}
+			if !slices.Equal(ex.Matched, tc.matched) {
+				t.Errorf("matched %+v; want %+v", ex.Matched, tc.matched)
+			}
+			if !slices.Equal(ex.Missing, tc.missing) {
+				t.Errorf("missing %q; want %q", ex.Missing, tc.missing)
 			}
 		})
 	}

@@ -69,6 +69,10 @@ func FuzzPolicy(f *testing.F) {
 					t.Fatalf("decision %v with reason %q", r1.Decision, r1.Reason)
 				}
 				_ = r1.Message(req)
+				// The simulator's Explain never parts from enforcement.
+				if ex := Explain(req, p); ex.Result != r1 {
+					t.Fatalf("%+v: Explain %v, Evaluate %v", req.Principal, ex.Result, r1)
+				}
 			}
 		}
 	})

@@ -186,6 +186,8 @@ type evalCtx struct {
 	tagKeysSet bool
 	roleArn    string
 	roleArnSet bool
+	// rec is Explain's, nil for Evaluate.
+	rec *recorder
 }
 
 // values is the request's values for key k, written into buf when there is
