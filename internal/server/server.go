@@ -34,6 +34,7 @@ import (
 	"github.com/berth-registry/berth/internal/meta/repocache"
 	"github.com/berth-registry/berth/internal/metrics"
 	"github.com/berth-registry/berth/internal/ocidist"
+	"github.com/berth-registry/berth/internal/pullrate"
 	"github.com/berth-registry/berth/internal/pullthrough"
 	"github.com/berth-registry/berth/internal/registry"
 	"github.com/berth-registry/berth/internal/replicate"
@@ -261,6 +262,11 @@ func (s *Server) routes() (http.Handler, error) {
 		Tokens:          s.tokens,
 		Authorizer:      authorizer,
 		PullThrough:     s.pullThrough,
+		PublicHost:      s.cfg.PublicRegistryHost,
+		Public:          s.svc,
+		RegistryTokens:  s.tokens,
+		// Windows of the database's clock, so that nodes count together.
+		PullLimiter: pullLimiter(pullrate.New(s.meta, s.cfg.PublicPullRate, s.cfg.PublicPullBurst, s.clock.Now)),
 	})
 	s.changes.Subscribe(changes.Policies, authorizer.Invalidate)
 	ecr := ecrapi.New(ecrapi.Options{
@@ -297,7 +303,9 @@ func (s *Server) routes() (http.Handler, error) {
 	// /v2/ bypasses the mux, which would clean (and redirect) paths that
 	// the data plane must reject with an OCI error instead.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/") {
+		// The public host's token endpoint is its data plane's too.
+		if r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/") ||
+			r.URL.Path == "/token" && ocidist.IsPublicHost(r.Host, s.cfg.PublicRegistryHost) {
 			oci.ServeHTTP(w, r)
 			return
 		}
@@ -307,6 +315,14 @@ func (s *Server) routes() (http.Handler, error) {
 		}
 		mux.ServeHTTP(w, r)
 	}), nil
+}
+
+// pullLimiter keeps a nil *pullrate.Limiter (no limit) a nil interface.
+func pullLimiter(l *pullrate.Limiter) ocidist.PullLimiter {
+	if l == nil {
+		return nil
+	}
+	return l
 }
 
 // apiServices are the AWS services the front door answers, one per
