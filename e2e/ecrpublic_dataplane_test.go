@@ -9,11 +9,14 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -268,4 +271,87 @@ func TestECRPublicDeniedIdentity(t *testing.T) {
 		remote.WithAuth(&ggcrauthn.Basic{Username: "AWS", Password: publicPassword(t, cfg)}))
 	azWantDenied(t, "a push without ecr-public:InitiateLayerUpload", err, azDeniedMsg(user, "ecr-public:InitiateLayerUpload",
 		"arn:aws:ecr-public::"+testAccount+":repository/gallery", azNoIdentityPolicy("ecr-public:InitiateLayerUpload")))
+}
+
+// TestECRPublicLayerUploads pushes an image with ECR Public's layer API
+// (as the ecr-public SDKs do) and pulls it anonymously from the public
+// host.
+func TestECRPublicLayerUploads(t *testing.T) {
+	t.Parallel()
+	b := startAuthzBerth(t)
+	ctx := withTimeout(t, time.Minute)
+	c := b.ECRPublic("us-east-1")
+	if _, err := c.CreateRepository(ctx, &ecrpublic.CreateRepositoryInput{RepositoryName: aws.String("layers")}); err != nil {
+		t.Fatal(err)
+	}
+	upload := func(content []byte) string {
+		t.Helper()
+		up, err := c.InitiateLayerUpload(ctx, &ecrpublic.InitiateLayerUploadInput{RepositoryName: aws.String("layers")})
+		if err != nil || aws.ToInt64(up.PartSize) <= 0 {
+			t.Fatalf("InitiateLayerUpload: %+v, %v", up, err)
+		}
+		half := len(content) / 2
+		for _, part := range [][2]int{{0, half}, {half, len(content)}} {
+			out, err := c.UploadLayerPart(ctx, &ecrpublic.UploadLayerPartInput{RepositoryName: aws.String("layers"), UploadId: up.UploadId,
+				PartFirstByte: aws.Int64(int64(part[0])), PartLastByte: aws.Int64(int64(part[1] - 1)), LayerPartBlob: content[part[0]:part[1]]})
+			if err != nil || aws.ToInt64(out.LastByteReceived) != int64(part[1]-1) {
+				t.Fatalf("UploadLayerPart %v: %+v, %v", part, out, err)
+			}
+		}
+		d := digestOf(content)
+		done, err := c.CompleteLayerUpload(ctx, &ecrpublic.CompleteLayerUploadInput{RepositoryName: aws.String("layers"), UploadId: up.UploadId, LayerDigests: []string{d}})
+		if err != nil || aws.ToString(done.LayerDigest) != d {
+			t.Fatalf("CompleteLayerUpload: %+v, %v", done, err)
+		}
+		return d
+	}
+	config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
+	layer := []byte(strings.Repeat("a layer of bytes ", 100))
+	cd, ld := upload(config), upload(layer)
+	avail, err := c.BatchCheckLayerAvailability(ctx, &ecrpublic.BatchCheckLayerAvailabilityInput{RepositoryName: aws.String("layers"),
+		LayerDigests: []string{ld, "sha256:" + strings.Repeat("0", 64)}})
+	if err != nil || len(avail.Layers) != 2 || string(avail.Layers[0].LayerAvailability) != "AVAILABLE" || string(avail.Layers[1].LayerAvailability) != "UNAVAILABLE" {
+		t.Fatalf("BatchCheckLayerAvailability: %+v, %v", avail, err)
+	}
+	manifest := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",` +
+		`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"` + cd + `","size":` + itoa(len(config)) + `},` +
+		`"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"` + ld + `","size":` + itoa(len(layer)) + `}]}`
+	if _, err := c.PutImage(ctx, &ecrpublic.PutImageInput{RepositoryName: aws.String("layers"), ImageManifest: aws.String(manifest), ImageTag: aws.String("v1")}); err != nil {
+		t.Fatalf("PutImage: %v", err)
+	}
+	tr := publicTransport(b)
+	t.Cleanup(tr.CloseIdleConnections)
+	img, err := remote.Image(publicRepo(t, b, "b"+testAccount+"/layers").Tag("v1"), remote.WithContext(ctx), remote.WithTransport(tr))
+	if err != nil {
+		t.Fatalf("anonymous pull of the API's push: %v", err)
+	}
+	if d, _ := img.Digest(); d.String() != digestOf([]byte(manifest)) {
+		t.Errorf("pulled %s, want %s", d, digestOf([]byte(manifest)))
+	}
+
+	// The refusals, in ECR Public's exceptions.
+	up, err := c.InitiateLayerUpload(ctx, &ecrpublic.InitiateLayerUploadInput{RepositoryName: aws.String("layers")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.UploadLayerPart(ctx, &ecrpublic.UploadLayerPartInput{RepositoryName: aws.String("layers"), UploadId: up.UploadId,
+		PartFirstByte: aws.Int64(5), PartLastByte: aws.Int64(6), LayerPartBlob: []byte("ab")})
+	ecrRepoErrorMentions(t, err, "InvalidLayerPartException", "not consecutive")
+	_, err = c.CompleteLayerUpload(ctx, &ecrpublic.CompleteLayerUploadInput{RepositoryName: aws.String("layers"), UploadId: up.UploadId, LayerDigests: []string{ld}})
+	ecrRepoErrorMentions(t, err, "EmptyUploadException", "contains no layer parts")
+	_, err = c.InitiateLayerUpload(ctx, &ecrpublic.InitiateLayerUploadInput{RepositoryName: aws.String("nope")})
+	ecrRepoErrorMentions(t, err, "RepositoryNotFoundException", "nope")
+	_, err = c.InitiateLayerUpload(ctx, &ecrpublic.InitiateLayerUploadInput{RegistryId: aws.String("nosuchalias"), RepositoryName: aws.String("layers")})
+	ecrRepoErrorMentions(t, err, "RegistryNotFoundException", "nosuchalias")
+	// The default alias names the registry as well as its account id.
+	if _, err := c.InitiateLayerUpload(ctx, &ecrpublic.InitiateLayerUploadInput{RegistryId: aws.String("b" + testAccount), RepositoryName: aws.String("layers")}); err != nil {
+		t.Errorf("InitiateLayerUpload by the default alias: %v", err)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func digestOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

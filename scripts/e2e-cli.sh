@@ -395,13 +395,11 @@ t_ecr_public() {
   expect_contains "registryUri" "$(json 'd["registries"][0]["registryUri"]' <<<"$out")" "public.ecr.localhost/"
   out=$(show aws ecr-public get-repository-catalog-data --repository-name gallery --region us-east-1)
   expect_eq "catalog description" "$(json 'd["catalogData"]["description"]' <<<"$out")" "a gallery"
-  # Not served yet: the layer uploads of ECR Public (docs/ecr-public.md).
-  out=$(must_fail aws ecr-public initiate-layer-upload --repository-name gallery --region us-east-1 2>&1)
-  expect_contains "aws ecr-public initiate-layer-upload" "$out" "UnsupportedOperationException"
-  expect_contains "aws ecr-public initiate-layer-upload" "$out" "Berth does not serve ECR Public's InitiateLayerUpload yet"
+  out=$(show aws ecr-public initiate-layer-upload --repository-name gallery --region us-east-1)
+  expect_contains "aws ecr-public initiate-layer-upload: partSize" "$out" '"partSize": 10485760'
   show aws ecr-public delete-repository --repository-name gallery --region us-east-1 >/dev/null
 }
-check "aws ecr-public create-repository with catalog data, describe-registries, get-repository-catalog-data; what is not served yet" t_ecr_public
+check "aws ecr-public create-repository with catalog data, describe-registries, get-repository-catalog-data, initiate-layer-upload" t_ecr_public
 
 t_create_repo() {
   local out

@@ -61,7 +61,6 @@ func (a *API) Service() *awsapi.Service {
 		ActionPrefix: "ecr-public",
 		FaultCode:    "ServerException",
 		Errors:       domainError,
-		NotServed:    notServed,
 		Operations: []awsapi.Operation{
 			awsapi.Op("GetAuthorizationToken", authorizationTokenChecks, a.getAuthorizationToken),
 			awsapi.Op("DescribeRegistries", onRegistry, a.describeRegistries),
@@ -84,16 +83,13 @@ func (a *API) Service() *awsapi.Service {
 			awsapi.Op("DescribeImageTags", onRepository, a.describeImageTags),
 			awsapi.Op("BatchDeleteImage", onRepository, a.batchDeleteImage),
 			awsapi.Op("PutImage", onRepository, a.putImage),
+
+			awsapi.Op("BatchCheckLayerAvailability", onLayerRepository[batchCheckLayerAvailabilityIn](a), a.batchCheckLayerAvailability),
+			awsapi.Op("InitiateLayerUpload", onLayerRepository[repoRef](a), a.initiateLayerUpload),
+			awsapi.Op("UploadLayerPart", onLayerRepository[uploadLayerPartIn](a), a.uploadLayerPart),
+			awsapi.Op("CompleteLayerUpload", onLayerRepository[completeLayerUploadIn](a), a.completeLayerUpload),
 		},
 	}
-}
-
-// notServed are ECR Public's operations Berth does not serve yet.
-var notServed = []string{
-	"BatchCheckLayerAvailability",
-	"CompleteLayerUpload",
-	"InitiateLayerUpload",
-	"UploadLayerPart",
 }
 
 // inRegion refuses a call signed for another region than us-east-1, in the
