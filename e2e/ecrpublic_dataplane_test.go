@@ -8,11 +8,15 @@ package e2e
 // pulls (docs/ecr-public.md).
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"net"
 	"net/http"
@@ -24,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecrpublic"
+	"github.com/aws/aws-sdk-go-v2/service/ecrpublic/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	ggcrauthn "github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -354,4 +359,98 @@ func itoa(n int) string { return strconv.Itoa(n) }
 func digestOf(b []byte) string {
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// TestECRPublicAliasesAndLogo: a custom alias set with berth admin is the
+// registry's primary alias in DescribeRegistries and the URIs, and the
+// public host resolves it and the default one alike; a logo is served at
+// its logoUrl.
+func TestECRPublicAliasesAndLogo(t *testing.T) {
+	t.Parallel()
+	b := startAuthzBerth(t)
+	ctx := withTimeout(t, time.Minute)
+	c := b.ECRPublic("us-east-1")
+	if _, err := runAdmin(t, "public-alias", "set", "--data", b.DataDir, "--account", testAccount, "--alias", "berth-test"); err != nil {
+		t.Fatalf("public-alias set: %v", err)
+	}
+	for _, tc := range []struct {
+		account, alias, want string
+	}{
+		{azAccountB, "berth-test", "belongs to the public registry of account " + testAccount},
+		{azAccountB, "Berth", "failed to satisfy constraint"},
+		{azAccountB, "a", "failed to satisfy constraint"},
+		{azAccountB, "b" + testAccount, "shape of a default alias"},
+		{"123", "fine-alias", "an account id is 12 digits"},
+	} {
+		if _, err := runAdmin(t, "public-alias", "set", "--data", b.DataDir, "--account", tc.account, "--alias", tc.alias); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("public-alias set --account %s --alias %s: %v, want %q", tc.account, tc.alias, err, tc.want)
+		}
+	}
+	if out, err := runAdmin(t, "public-alias", "list", "--data", b.DataDir); err != nil || !strings.Contains(out, "berth-test") || !strings.Contains(out, testAccount) {
+		t.Errorf("public-alias list: %q, %v", out, err)
+	}
+
+	regs, err := c.DescribeRegistries(ctx, &ecrpublic.DescribeRegistriesInput{})
+	if err != nil || len(regs.Registries) != 1 {
+		t.Fatalf("DescribeRegistries: %+v, %v", regs, err)
+	}
+	r := regs.Registries[0]
+	if got, want := aws.ToString(r.RegistryUri), publicHost+"/berth-test"; got != want {
+		t.Errorf("registryUri %s, want %s", got, want)
+	}
+	type alias struct {
+		name           string
+		primary, deflt bool
+		status         string
+	}
+	var got []alias
+	for _, a := range r.Aliases {
+		got = append(got, alias{aws.ToString(a.Name), a.PrimaryRegistryAlias, a.DefaultRegistryAlias, string(a.Status)})
+	}
+	want := []alias{{"berth-test", true, false, "ACTIVE"}, {"b" + testAccount, false, true, "ACTIVE"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("aliases %+v, want %+v", got, want)
+	}
+
+	var logo bytes.Buffer
+	png.Encode(&logo, image.NewRGBA(image.Rect(0, 0, 8, 8)))
+	created, err := c.CreateRepository(ctx, &ecrpublic.CreateRepositoryInput{RepositoryName: aws.String("logo-app"),
+		CatalogData: &types.RepositoryCatalogDataInput{Description: aws.String("with a logo"), LogoImageBlob: logo.Bytes()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := aws.ToString(created.Repository.RepositoryUri), publicHost+"/berth-test/logo-app"; got != want {
+		t.Errorf("repositoryUri %s, want %s", got, want)
+	}
+	cd, err := c.GetRepositoryCatalogData(ctx, &ecrpublic.GetRepositoryCatalogDataInput{RepositoryName: aws.String("logo-app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logoURL := aws.ToString(cd.CatalogData.LogoUrl)
+	if !strings.HasPrefix(logoURL, "http://"+b.Host+"/") || aws.ToString(created.CatalogData.LogoUrl) != logoURL {
+		t.Fatalf("logoUrl %q (at creation %q), want one on %s", logoURL, aws.ToString(created.CatalogData.LogoUrl), b.Host)
+	}
+	resp, body := doHTTP(t, ctx, nil, http.MethodGet, logoURL, nil, nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" || !bytes.Equal(body, logo.Bytes()) {
+		t.Errorf("GET logoUrl: %d %s, %d bytes; want the PNG", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+	}
+	if resp, _ := doHTTP(t, ctx, nil, http.MethodGet, strings.Replace(logoURL, testAccount, azAccountB, 1), nil, nil); resp.StatusCode != 404 {
+		t.Errorf("another account's logo URL for the digest: %d, want 404", resp.StatusCode)
+	}
+
+	// Pushed under the custom alias, pulled under the default one.
+	tr := publicTransport(b)
+	t.Cleanup(tr.CloseIdleConnections)
+	img, _ := random.Image(1024, 1)
+	if err := remote.Write(publicRepo(t, b, "berth-test/logo-app").Tag("v1"), img, remote.WithContext(ctx), remote.WithTransport(tr),
+		remote.WithAuth(&ggcrauthn.Basic{Username: "AWS", Password: publicPassword(t, b.awsConfig("us-east-1", testAccessKeyID, testSecretAccessKey))})); err != nil {
+		t.Fatalf("push under the custom alias: %v", err)
+	}
+	pulled, err := remote.Image(publicRepo(t, b, "b"+testAccount+"/logo-app").Tag("v1"), remote.WithContext(ctx), remote.WithTransport(tr))
+	if err != nil {
+		t.Fatalf("pull under the default alias: %v", err)
+	}
+	if d1, _ := img.Digest(); func() bool { d2, _ := pulled.Digest(); return d1 != d2 }() {
+		t.Error("the default alias pulls another image than the custom one pushed")
+	}
 }

@@ -269,6 +269,7 @@ func (s *Server) routes() (http.Handler, error) {
 		PullLimiter: pullLimiter(pullrate.New(s.meta, s.cfg.PublicPullRate, s.cfg.PublicPullBurst, s.clock.Now)),
 	})
 	s.changes.Subscribe(changes.Policies, authorizer.Invalidate)
+	ecrPublic := ecrpublicapi.New(ecrpublicapi.Options{Registry: s.svc, Tokens: s.tokens, Host: s.cfg.PublicRegistryHost, BaseURL: s.baseURL, Logger: s.log})
 	ecr := ecrapi.New(ecrapi.Options{
 		Registry:    s.svc,
 		Scans:       s.scans,
@@ -283,7 +284,7 @@ func (s *Server) routes() (http.Handler, error) {
 	// (iam.PolicyReader), so the two are built in this order.
 	ids := iam.New(s.meta, iam.Options{Authorizer: authorizer, Changes: s.changes, Logger: s.log})
 	api, err := awsapi.New(awsapi.Options{
-		Services: apiServices(ecr, ecrpublicapi.New(ecrpublicapi.Options{Registry: s.svc, Tokens: s.tokens, Host: s.cfg.PublicRegistryHost, Logger: s.log}),
+		Services: apiServices(ecr, ecrPublic,
 			stsapi.New(ids), iamapi.New(ids), secretsapi.New(s.secrets)),
 		Directory:  s.dir,
 		Authorizer: authorizer,
@@ -296,6 +297,7 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.HandleFunc("GET /healthz", s.serveHealthz)
 	mux.HandleFunc("GET /livez", s.serveLivez)
 	mux.Handle("GET "+ecrapi.LayerDownloadPath+"{token}", ecr.LayerDownloadHandler())
+	mux.Handle("GET "+ecrpublicapi.LogoPath+"{account}/{digest}", ecrPublic.LogoHandler())
 	if s.cfg.Metrics {
 		// Unauthenticated, like /healthz: it names repositories (docs/lifecycle.md).
 		mux.Handle("GET /metrics", s.metrics.Handler())
