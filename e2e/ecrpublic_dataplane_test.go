@@ -207,7 +207,13 @@ func TestECRPublicTokenFlow(t *testing.T) {
 		resp, body := publicGet(t, ctx, b, tc.path, tc.auth)
 		var eb ociErrorBody
 		json.Unmarshal(body, &eb)
-		if resp.StatusCode != tc.status || resp.Header.Get("WWW-Authenticate") != tc.challenge || len(eb.Errors) == 0 || eb.Errors[0].Code != tc.code {
+		// A refused token's challenge goes on with error_description,
+		// which docker prints: the error body's message.
+		challenge := tc.challenge
+		if strings.Contains(challenge, "error=") && len(eb.Errors) > 0 {
+			challenge += `,error_description="` + eb.Errors[0].Message + `"`
+		}
+		if resp.StatusCode != tc.status || resp.Header.Get("WWW-Authenticate") != challenge || len(eb.Errors) == 0 || eb.Errors[0].Code != tc.code {
 			t.Errorf("%s: %d %q %s\nwant %d %q %s", tc.what, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body, tc.status, tc.challenge, tc.code)
 		}
 	}

@@ -112,8 +112,10 @@ func need(method string) string {
 
 // publicChallenge asks for a bearer token from the public host's token
 // endpoint, for scope (public.ecr.aws names "aws" on /v2/ itself) and,
-// after a refused token, the reason (RFC 6750's error).
-func publicChallenge(w http.ResponseWriter, r *http.Request, scope, reason string) {
+// after a refused token, the reason (RFC 6750's error) and what to do:
+// docker prints a challenge's error_description, not the error body,
+// when the challenge names an error.
+func publicChallenge(w http.ResponseWriter, r *http.Request, scope, reason, description string) {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -121,8 +123,21 @@ func publicChallenge(w http.ResponseWriter, r *http.Request, scope, reason strin
 	c := fmt.Sprintf(`Bearer realm="%s://%s/token",service="%s",scope="%s"`, scheme, r.Host, PublicService, scope)
 	if reason != "" {
 		c += `,error="` + reason + `"`
+		if description != "" {
+			c += `,error_description="` + quotedStringEscaper.Replace(description) + `"`
+		}
 	}
 	w.Header().Set("WWW-Authenticate", c)
+}
+
+// quotedStringEscaper makes text an HTTP quoted-string's content.
+var quotedStringEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
+// refuse answers a refused public-host request: a challenge naming reason
+// (none for a request without credentials) and err's message.
+func refuse(w http.ResponseWriter, r *http.Request, scope, reason string, err *regError) *regError {
+	publicChallenge(w, r, scope, reason, err.Message)
+	return err
 }
 
 func challengeScope(rt route, action string) string {
@@ -206,40 +221,32 @@ func (h *handler) authenticatePublic(w http.ResponseWriter, r *http.Request, rt 
 	scope := challengeScope(rt, act)
 	if user, password, ok := r.BasicAuth(); ok {
 		if user != "AWS" {
-			publicChallenge(w, r, scope, "")
-			return nil, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED",
-				Message: fmt.Sprintf("the user name must be AWS, not %q: log in with %s", truncateName(user), publicLoginHint(r))}
+			return nil, refuse(w, r, scope, "", unauthorized(fmt.Sprintf("the user name must be AWS, not %q: log in with %s", truncateName(user), publicLoginHint(r))))
 		}
 		p, _, err := h.checkPublicLogin(ctx, w, r, scope, password)
 		return p, err
 	}
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		publicChallenge(w, r, scope, "")
 		if act != "pull" {
-			return nil, pushNeedsLogin(r)
+			return nil, refuse(w, r, scope, "", pushNeedsLogin(r))
 		}
 		msg := "authentication required: anyone may pull, with a bearer token from " + r.Host + "/token (docker, crane and skopeo fetch one by themselves)"
 		if r.Header.Get("Authorization") != "" {
 			msg = "the Authorization header is neither a bearer token nor Basic credentials: " + msg
 		}
-		return nil, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: msg}
+		return nil, refuse(w, r, scope, "", unauthorized(msg))
 	}
 	p, scopes, err := h.opts.RegistryTokens.CheckRegistryToken(ctx, strings.TrimSpace(token))
 	var inactive *authn.InactiveKeyError
 	switch {
 	case errors.Is(err, authn.ErrTokenExpired):
-		publicChallenge(w, r, scope, "invalid_token")
-		return nil, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED",
-			Message: "Your authorization token has expired. Reauthenticate and try again."}
+		return nil, refuse(w, r, scope, "invalid_token", unauthorized("Your authorization token has expired. Reauthenticate and try again."))
 	case errors.As(err, &inactive):
-		publicChallenge(w, r, scope, "invalid_token")
-		return nil, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: fmt.Sprintf(
-			"The access key %s that logged in is Inactive: make it Active again, or log in with an active key: %s", inactive.AccessKeyID, publicLoginHint(r))}
+		return nil, refuse(w, r, scope, "invalid_token", unauthorized(fmt.Sprintf(
+			"The access key %s that logged in is Inactive: make it Active again, or log in with an active key: %s", inactive.AccessKeyID, publicLoginHint(r))))
 	case errors.Is(err, authn.ErrInvalidToken):
-		publicChallenge(w, r, scope, "invalid_token")
-		return nil, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED",
-			Message: "Your authorization token is invalid: ask " + r.Host + "/token for a new one"}
+		return nil, refuse(w, r, scope, "invalid_token", unauthorized("Your authorization token is invalid: ask "+r.Host+"/token for a new one"))
 	case err != nil:
 		return nil, err
 	}
@@ -247,14 +254,17 @@ func (h *handler) authenticatePublic(w http.ResponseWriter, r *http.Request, rt 
 		return p, nil
 	}
 	if !grants(scopes, rt.name, act) {
-		publicChallenge(w, r, scope, "insufficient_scope")
 		if p == nil && act != "pull" {
-			return nil, pushNeedsLogin(r)
+			return nil, refuse(w, r, scope, "insufficient_scope", pushNeedsLogin(r))
 		}
-		return nil, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED",
-			Message: fmt.Sprintf("the token does not grant %s on %s: ask %s/token for scope %s", act, rt.name, r.Host, scope)}
+		return nil, refuse(w, r, scope, "insufficient_scope", unauthorized(
+			fmt.Sprintf("the token does not grant %s on %s: ask %s/token for scope %s", act, rt.name, r.Host, scope)))
 	}
 	return p, nil
+}
+
+func unauthorized(msg string) *regError {
+	return &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: msg}
 }
 
 // grants reports whether scopes allow act on repository; a delete is
@@ -264,8 +274,7 @@ func grants(scopes []authn.RegistryScope, repository, act string) bool {
 }
 
 func pushNeedsLogin(r *http.Request) *regError {
-	return &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED",
-		Message: "Pushing to a public repository requires a login: " + publicLoginHint(r)}
+	return unauthorized("Pushing to a public repository requires a login: " + publicLoginHint(r))
 }
 
 // checkPublicLogin checks an ecr-public login password; a refused one is
@@ -275,24 +284,18 @@ func (h *handler) checkPublicLogin(ctx context.Context, w http.ResponseWriter, r
 	var inactive *authn.InactiveKeyError
 	switch {
 	case errors.Is(err, authn.ErrTokenExpired):
-		publicChallenge(w, r, scope, "invalid_token")
-		return nil, exp, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED",
-			Message: "Your authorization token has expired. Reauthenticate and try again: " + publicLoginHint(r)}
+		return nil, exp, refuse(w, r, scope, "invalid_token", unauthorized("Your authorization token has expired. Reauthenticate and try again: "+publicLoginHint(r)))
 	case errors.As(err, &inactive):
-		publicChallenge(w, r, scope, "invalid_token")
-		return nil, exp, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: fmt.Sprintf(
-			"The access key %s that issued this authorization token is Inactive: make it Active again, or log in with an active key: %s", inactive.AccessKeyID, publicLoginHint(r))}
+		return nil, exp, refuse(w, r, scope, "invalid_token", unauthorized(fmt.Sprintf(
+			"The access key %s that issued this authorization token is Inactive: make it Active again, or log in with an active key: %s", inactive.AccessKeyID, publicLoginHint(r))))
 	case errors.Is(err, authn.ErrInvalidToken):
-		publicChallenge(w, r, scope, "invalid_token")
-		return nil, exp, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED",
-			Message: "Your authorization token is invalid: log in again with " + publicLoginHint(r)}
+		return nil, exp, refuse(w, r, scope, "invalid_token", unauthorized("Your authorization token is invalid: log in again with "+publicLoginHint(r)))
 	case err != nil:
 		return nil, exp, err
 	}
 	if region != registry.PublicRegion {
-		publicChallenge(w, r, scope, "invalid_token")
-		return nil, exp, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: fmt.Sprintf(
-			"Your authorization token is a login to the private registries of region %s (aws ecr get-login-password), not to ECR Public: log in with %s", region, publicLoginHint(r))}
+		return nil, exp, refuse(w, r, scope, "invalid_token", unauthorized(fmt.Sprintf(
+			"Your authorization token is a login to the private registries of region %s (aws ecr get-login-password), not to ECR Public: log in with %s", region, publicLoginHint(r))))
 	}
 	return p, exp, nil
 }
@@ -339,8 +342,7 @@ func (h *handler) serveToken(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if user, password, ok := r.BasicAuth(); ok {
 		if user != "AWS" {
-			h.writeError(w, r, &regError{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED",
-				Message: fmt.Sprintf("the user name must be AWS, not %q: log in with %s", truncateName(user), publicLoginHint(r))})
+			h.writeError(w, r, unauthorized(fmt.Sprintf("the user name must be AWS, not %q: log in with %s", truncateName(user), publicLoginHint(r))))
 			return
 		}
 		var err error
