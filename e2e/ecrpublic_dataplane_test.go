@@ -459,4 +459,10 @@ func TestECRPublicAliasesAndLogo(t *testing.T) {
 	if d1, _ := img.Digest(); func() bool { d2, _ := pulled.Digest(); return d1 != d2 }() {
 		t.Error("the default alias pulls another image than the custom one pushed")
 	}
+	// BatchDeleteImage takes the alias as registryId, as the model allows.
+	del, err := c.BatchDeleteImage(ctx, &ecrpublic.BatchDeleteImageInput{RegistryId: aws.String("berth-test"), RepositoryName: aws.String("logo-app"),
+		ImageIds: []types.ImageIdentifier{{ImageTag: aws.String("v1")}}})
+	if err != nil || len(del.ImageIds) != 1 {
+		t.Errorf("BatchDeleteImage by the custom alias: %+v, %v", del, err)
+	}
 }

@@ -85,8 +85,8 @@ func (a *API) Service() *awsapi.Service {
 
 			awsapi.Op("DescribeImages", onRepository, a.describeImages),
 			awsapi.Op("DescribeImageTags", onRepository, a.describeImageTags),
-			awsapi.Op("BatchDeleteImage", onRepository, a.batchDeleteImage),
-			awsapi.Op("PutImage", onRepository, a.putImage),
+			awsapi.Op("BatchDeleteImage", onLayerRepository[batchDeleteImageIn](a), a.batchDeleteImage),
+			awsapi.Op("PutImage", onLayerRepository[putImageIn](a), a.putImage),
 
 			awsapi.Op("BatchCheckLayerAvailability", onLayerRepository[batchCheckLayerAvailabilityIn](a), a.batchCheckLayerAvailability),
 			awsapi.Op("InitiateLayerUpload", onLayerRepository[repoRef](a), a.initiateLayerUpload),

@@ -40,8 +40,9 @@ func (a *API) registryOrAlias(ctx context.Context, c *awsapi.Call, registryID *s
 	return registry.PublicRegistry(acct), nil
 }
 
-// onLayerRepository authorizes a layer operation on its repository, in the
-// registry its registryId names.
+// onLayerRepository authorizes an operation whose registryId may be an
+// alias (the layer operations, PutImage, BatchDeleteImage) on its
+// repository, in the registry its registryId names.
 func onLayerRepository[In namesRepository](a *API) func(context.Context, *awsapi.Call, *In) ([]awsapi.Check, error) {
 	return func(ctx context.Context, c *awsapi.Call, in *In) ([]awsapi.Check, error) {
 		if err := inRegion(c); err != nil {
