@@ -14,7 +14,10 @@
 # through cache from a Basic-auth CNCF Distribution upstream on loopback
 # (installed with `go install` if missing), Berth's client tools (berth
 # login, docker-credential-berth, berth doctor), boto3 (scripts/e2e_boto3.py),
-# and the error messages docker prints. Everything
+# the error messages docker prints, and ECR Public: its API with the AWS
+# CLI, and its public host with docker, crane and skopeo (Debian's skopeo
+# is installed when missing; public.ecr.localhost is added to /etc/hosts
+# when the machine does not resolve it to loopback). Everything
 # it started is stopped and every temporary file removed on exit.
 #
 # Every check is one line, "ok  …" or "FAIL …" with what differed and the
@@ -395,13 +398,11 @@ t_ecr_public() {
   expect_contains "registryUri" "$(json 'd["registries"][0]["registryUri"]' <<<"$out")" "public.ecr.localhost/"
   out=$(show aws ecr-public get-repository-catalog-data --repository-name gallery --region us-east-1)
   expect_eq "catalog description" "$(json 'd["catalogData"]["description"]' <<<"$out")" "a gallery"
-  # Not served yet: the layer uploads of ECR Public (docs/ecr-public.md).
-  out=$(must_fail aws ecr-public initiate-layer-upload --repository-name gallery --region us-east-1 2>&1)
-  expect_contains "aws ecr-public initiate-layer-upload" "$out" "UnsupportedOperationException"
-  expect_contains "aws ecr-public initiate-layer-upload" "$out" "Berth does not serve ECR Public's InitiateLayerUpload yet"
+  out=$(show aws ecr-public initiate-layer-upload --repository-name gallery --region us-east-1)
+  expect_contains "aws ecr-public initiate-layer-upload: partSize" "$out" '"partSize": 10485760'
   show aws ecr-public delete-repository --repository-name gallery --region us-east-1 >/dev/null
 }
-check "aws ecr-public create-repository with catalog data, describe-registries, get-repository-catalog-data; what is not served yet" t_ecr_public
+check "aws ecr-public create-repository with catalog data, describe-registries, get-repository-catalog-data, initiate-layer-upload" t_ecr_public
 
 t_create_repo() {
   local out
@@ -1235,6 +1236,159 @@ t_sm_bad_input() {
 }
 check "aws secretsmanager: bad input answers Secrets Manager's exceptions" t_sm_bad_input
 # END Secrets Manager
+
+# ---------------------------------------------------------------------------
+# BEGIN ECR Public (issue 15)
+log "7. ECR Public: the AWS CLI, docker, crane and skopeo on the public host"
+# The public registries' host is berth serve's default --public-registry-host
+# with berth's port. *.localhost names are loopback (RFC 6761), but neither
+# Go programs (dockerd, crane, skopeo) nor glibc resolve them by themselves
+# unless the machine's resolver does: then /etc/hosts names it, once, for
+# good. dockerd treats a registry whose name resolves to loopback as
+# insecure (plain HTTP) without --insecure-registry.
+PUBLIC_HOST=public.ecr.localhost
+PUB=$PUBLIC_HOST:${REG##*:}
+PUB_ALIAS=b$ACCOUNT
+PUB_REPO=$PUB/$PUB_ALIAS/e2e-public
+public_resolves=yes
+if ! getent hosts "$PUBLIC_HOST" | grep -q '^127\.'; then
+  if [ -w /etc/hosts ]; then
+    printf '127.0.0.1 %s # Berth e2e-cli: *.localhost is loopback (RFC 6761)\n' "$PUBLIC_HOST" >>/etc/hosts
+    echo "added $PUBLIC_HOST to /etc/hosts"
+  else
+    public_resolves=no
+  fi
+fi
+if ! command -v skopeo >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "installing Debian's skopeo"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends skopeo >>"$TMP/apt.log" 2>&1 ||
+    { apt-get update >>"$TMP/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends skopeo >>"$TMP/apt.log" 2>&1; } ||
+    echo "apt-get install skopeo failed (see below); the skopeo check is skipped"
+fi
+# A docker config with nothing in it: an anonymous client.
+ANON_CONFIG=$TMP/public-anon-config
+mkdir -p "$ANON_CONFIG"
+echo '{}' >"$ANON_CONFIG/config.json"
+
+t_pub_create() {
+  local out
+  out=$(show aws ecr-public create-repository --repository-name e2e-public --region us-east-1)
+  expect_eq repositoryUri "$(json 'd["repository"]["repositoryUri"]' <<<"$out")" "$PUBLIC_HOST/$PUB_ALIAS/e2e-public"
+  expect_eq repositoryArn "$(json 'd["repository"]["repositoryArn"]' <<<"$out")" "arn:aws:ecr-public::$ACCOUNT:repository/e2e-public"
+  out=$(show aws ecr-public describe-registries --region us-east-1)
+  expect_eq "registryUri" "$(json 'd["registries"][0]["registryUri"]' <<<"$out")" "$PUBLIC_HOST/$PUB_ALIAS"
+  expect_eq "default alias" "$(json '[a["name"] for a in d["registries"][0]["aliases"] if a["defaultRegistryAlias"]]' <<<"$out")" "[\"$PUB_ALIAS\"]"
+  # A private repository of the same name holds another image (isolation).
+  aws ecr create-repository --repository-name e2e-public >/dev/null
+}
+check "aws ecr-public create-repository --repository-name e2e-public --region us-east-1; describe-registries" t_pub_create
+
+if [ "$public_resolves" = no ]; then
+  skip "ECR Public's data plane with docker, crane and skopeo" "$PUBLIC_HOST does not resolve to loopback and /etc/hosts is not writable"
+else
+  t_pub_login() {
+    local out
+    out=$(aws ecr-public get-login-password --region us-east-1 | show_all docker login --username AWS --password-stdin "$PUB")
+    expect_contains "docker login $PUB" "$out" "Login Succeeded"
+  }
+  check "aws ecr-public get-login-password --region us-east-1 | docker login --username AWS --password-stdin $PUB" t_pub_login
+
+  t_pub_push() {
+    local out digest
+    build_image e2e-pub:latest "public image $$ $RANDOM" >/dev/null
+    docker tag e2e-pub:latest "$PUB_REPO:latest"
+    out=$(show_all docker push "$PUB_REPO:latest")
+    digest=$(push_digest "$out")
+    [ -n "$digest" ] || { echo "docker push printed no digest"; return 1; }
+    put pub_digest "$digest"
+    out=$(show aws ecr-public describe-image-tags --repository-name e2e-public --region us-east-1)
+    expect_eq "describe-image-tags" "$(json '[(t["imageTag"], t["imageDetail"]["imageDigest"]) for t in d["imageTagDetails"]]' <<<"$out")" "[[\"latest\", \"$digest\"]]"
+  }
+  check "docker tag + docker push $PUB_REPO:latest after the ecr-public login" t_pub_push
+
+  t_pub_pull_anon() {
+    local out digest
+    digest=$(get pub_digest)
+    docker rmi "$PUB_REPO:latest" e2e-pub:latest >/dev/null
+    out=$(DOCKER_CONFIG=$ANON_CONFIG show_all docker pull "$PUB_REPO:latest")
+    expect_contains "anonymous docker pull" "$out" "Digest: $digest"
+  }
+  check "docker pull $PUB_REPO:latest with an empty docker config (anonymous)" t_pub_pull_anon
+
+  t_pub_crane() {
+    local digest
+    digest=$(get pub_digest)
+    expect_eq "crane digest, anonymous" "$(DOCKER_CONFIG=$ANON_CONFIG show crane digest --insecure "$PUB_REPO:latest")" "$digest"
+    DOCKER_CONFIG=$ANON_CONFIG crane pull --insecure "$PUB_REPO:latest" "$TMP/public-crane.tar"
+    [ -s "$TMP/public-crane.tar" ]
+  }
+  check "crane digest / crane pull $PUB_REPO:latest, anonymous" t_pub_crane
+
+  if command -v skopeo >/dev/null; then
+    t_pub_skopeo() {
+      local out digest
+      digest=$(get pub_digest)
+      out=$(show skopeo inspect --tls-verify=false --no-creds "docker://$PUB_REPO:latest")
+      expect_eq "skopeo inspect Digest" "$(json 'd["Digest"]' <<<"$out")" "$digest"
+      show_all skopeo copy --src-tls-verify=false --src-no-creds "docker://$PUB_REPO:latest" "oci:$TMP/public-skopeo:latest"
+      [ -s "$TMP/public-skopeo/index.json" ]
+    }
+    check "skopeo inspect / skopeo copy docker://$PUB_REPO:latest, anonymous" t_pub_skopeo
+  else
+    skip "skopeo pulls $PUB_REPO:latest anonymously" "no skopeo, and it could not be installed"
+  fi
+
+  t_pub_push_no_login() {
+    local out
+    build_image e2e-pub-anon:latest "anonymous push $$ $RANDOM" >/dev/null
+    docker tag e2e-pub-anon:latest "$PUB_REPO:anon"
+    out=$(DOCKER_CONFIG=$ANON_CONFIG show_all must_fail docker push "$PUB_REPO:anon")
+    expect_contains "docker push without a login" "$out" \
+      "denied: Pushing to a public repository requires a login: aws ecr-public get-login-password --region us-east-1 | docker login --username AWS --password-stdin $PUB"
+  }
+  check "docker push to $PUB without a login: refused, saying how to log in" t_pub_push_no_login
+
+  t_pub_isolation() {
+    local out
+    # A private image is not on the public host...
+    out=$(DOCKER_CONFIG=$ANON_CONFIG show_all must_fail crane manifest --insecure "$PUB/$PUB_ALIAS/my-repo:latest")
+    expect_contains "the private my-repo through the public host" "$out" "NAME_UNKNOWN"
+    # ...and the public image not on the private host, logged in there.
+    export DOCKER_CONFIG=$TMP/public-private-config
+    aws ecr get-login-password | docker login --username AWS --password-stdin "$REG" >/dev/null
+    out=$(show_all must_fail crane manifest "$REG/e2e-public:latest")
+    expect_contains "the public e2e-public through the private host" "$out" "MANIFEST_UNKNOWN"
+    out=$(show_all must_fail crane manifest "$REG/e2e-public@$(get pub_digest)")
+    expect_contains "the public image's digest through the private host" "$out" "MANIFEST_UNKNOWN"
+  }
+  check "isolation: private images are not on $PUB, public ones not on $REG" t_pub_isolation
+fi
+
+t_pub_denied() {
+  local out key
+  aws iam create-user --user-name e2e-pub-denied >/dev/null
+  key=$(aws iam create-access-key --user-name e2e-pub-denied --output json)
+  out=$(AWS_ACCESS_KEY_ID=$(json 'd["AccessKey"]["AccessKeyId"]' <<<"$key") AWS_SECRET_ACCESS_KEY=$(json 'd["AccessKey"]["SecretAccessKey"]' <<<"$key") \
+    show_all must_fail aws ecr-public create-repository --repository-name denied-repo --region us-east-1)
+  expect_contains "ecr-public create-repository without permissions" "$out" \
+    "An error occurred (AccessDeniedException) when calling the CreateRepository operation: User: arn:aws:iam::$ACCOUNT:user/e2e-pub-denied is not authorized to perform: ecr-public:CreateRepository on resource: arn:aws:ecr-public::$ACCOUNT:repository/denied-repo"
+}
+check "an IAM user without ecr-public permissions: AccessDeniedException in AWS's words" t_pub_denied
+
+t_pub_bad_input() {
+  local out
+  out=$(show_all must_fail aws ecr-public describe-repositories --region eu-west-1)
+  expect_contains "another region" "$out" "(UnsupportedCommandException) when calling the DescribeRepositories operation: DescribeRepositories command is only supported in us-east-1."
+  out=$(show_all must_fail aws ecr-public put-repository-catalog-data --repository-name e2e-public --region us-east-1 \
+    --catalog-data "{\"description\":\"$(printf 'd%.0s' $(seq 1025))\"}")
+  expect_contains "a 1025-character description" "$out" "(InvalidParameterException)"
+  out=$(show_all must_fail aws ecr-public put-repository-catalog-data --repository-name e2e-public --region us-east-1 \
+    --catalog-data '{"logoImageBlob":"aGVsbG8="}')
+  expect_contains "a logo that is not an image" "$out" "(InvalidParameterException)"
+  expect_contains "a logo that is not an image" "$out" "PNG or JPEG"
+}
+check "aws ecr-public bad input: another region, oversize catalog text, a logo that is not an image" t_pub_bad_input
+# END ECR Public
 
 # ---------------------------------------------------------------------------
 echo

@@ -295,5 +295,109 @@ def _():
 # END replication
 
 
+# BEGIN ECR Public (issue 15)
+# ECR Public's API is served in us-east-1 only; boto3 pushes an image with
+# its layer API and reads it back, as the ecr-public SDK users do.
+pub = boto3.client(
+    "ecr-public",
+    endpoint_url=ENDPOINT,
+    region_name="us-east-1",
+    config=Config(retries={"max_attempts": 1}, connect_timeout=10, read_timeout=60),
+)
+PUB_REPO = "boto3-public"
+pub_state = {}
+
+
+def pub_push_blob(data):
+    """Uploads data as a layer through ECR Public's API, in two parts."""
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    up = pub.initiate_layer_upload(repositoryName=PUB_REPO)
+    half = len(data) // 2
+    for first, last in ((0, half), (half, len(data))):
+        out = pub.upload_layer_part(repositoryName=PUB_REPO, uploadId=up["uploadId"], partFirstByte=first,
+                                    partLastByte=last - 1, layerPartBlob=data[first:last])
+        expect(out["lastByteReceived"] == last - 1, "upload_layer_part answered %r" % out)
+    done = pub.complete_layer_upload(repositoryName=PUB_REPO, uploadId=up["uploadId"], layerDigests=[digest])
+    expect(done["layerDigest"] == digest, "complete_layer_upload answered %r" % done)
+    return digest, len(data)
+
+
+@check("ecr-public: create_repository, layer uploads, put_image; describe_images and describe_image_tags")
+def _():
+    pub.create_repository(repositoryName=PUB_REPO, catalogData={"description": "from boto3"})
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    cd, cs = pub_push_blob(config)
+    ld, ls = pub_push_blob(b"a public layer " * 64)
+    avail = pub.batch_check_layer_availability(repositoryName=PUB_REPO, layerDigests=[ld])["layers"]
+    expect([l["layerAvailability"] for l in avail] == ["AVAILABLE"], "batch_check_layer_availability: %r" % avail)
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+                           "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld, "size": ls}]})
+    digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+    out = pub.put_image(repositoryName=PUB_REPO, imageManifest=manifest, imageTag="v1")
+    expect(out["image"]["imageId"]["imageDigest"] == digest, "put_image answered %r" % out["image"]["imageId"])
+    details = pub.describe_images(repositoryName=PUB_REPO)["imageDetails"]
+    expect([(d["imageDigest"], d.get("imageTags")) for d in details] == [(digest, ["v1"])], "describe_images: %r" % details)
+    tags = pub.describe_image_tags(repositoryName=PUB_REPO)["imageTagDetails"]
+    expect([(t["imageTag"], t["imageDetail"]["imageDigest"]) for t in tags] == [("v1", digest)], "describe_image_tags: %r" % tags)
+    pub_state["digest"] = digest
+
+
+@check("ecr-public: put_repository_catalog_data / get_repository_catalog_data, with a logo served at its logoUrl")
+def _():
+    import struct
+    import urllib.request
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)) +
+           chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+    data = {"description": "new words", "aboutText": "# About", "usageText": "docker pull it",
+            "architectures": ["ARM 64"], "operatingSystems": ["Linux"], "logoImageBlob": png}
+    put = pub.put_repository_catalog_data(repositoryName=PUB_REPO, catalogData=data)["catalogData"]
+    got = pub.get_repository_catalog_data(repositoryName=PUB_REPO)["catalogData"]
+    for k in ("description", "aboutText", "usageText", "architectures", "operatingSystems"):
+        expect(got.get(k) == data[k], "%s: %r, want %r" % (k, got.get(k), data[k]))
+    expect(got.get("logoUrl") and got.get("logoUrl") == put.get("logoUrl"), "logoUrl %r (put answered %r)" % (got.get("logoUrl"), put.get("logoUrl")))
+    with urllib.request.urlopen(got["logoUrl"], timeout=10) as resp:
+        expect(resp.headers["Content-Type"] == "image/png" and resp.read() == png, "GET logoUrl: %s" % resp.headers["Content-Type"])
+    code = error_code(pub.put_repository_catalog_data, repositoryName=PUB_REPO, catalogData={"logoImageBlob": b"not an image"})
+    expect(code == "InvalidParameterException", "a logo that is no image answers %r" % code)
+    code = error_code(pub.put_repository_catalog_data, repositoryName=PUB_REPO, catalogData={"description": "d" * 1025})
+    expect(code == "InvalidParameterException", "a 1025-character description answers %r" % code)
+
+
+@check("ecr-public: describe_registries, put_registry_catalog_data / get_registry_catalog_data")
+def _():
+    regs = pub.describe_registries()["registries"]
+    expect(len(regs) == 1 and regs[0]["registryId"] == ACCOUNT, "describe_registries: %r" % regs)
+    aliases = [(a["name"], a["status"], a["defaultRegistryAlias"]) for a in regs[0]["aliases"]]
+    expect(("b" + ACCOUNT, "ACTIVE", True) in aliases, "aliases %r lack the default b%s" % (aliases, ACCOUNT))
+    out = pub.put_registry_catalog_data(displayName="Berth boto3")
+    expect(out["registryCatalogData"].get("displayName") == "Berth boto3", "put_registry_catalog_data: %r" % out)
+    got = pub.get_registry_catalog_data()["registryCatalogData"]
+    expect(got.get("displayName") == "Berth boto3", "get_registry_catalog_data: %r" % got)
+
+
+@check("ecr-public: bad input answers ECR Public's exceptions; the public repository is not a private one")
+def _():
+    # boto3 checks minimum lengths itself; the server must too.
+    unchecked = boto3.client("ecr-public", endpoint_url=ENDPOINT, region_name="us-east-1",
+                             config=Config(retries={"max_attempts": 1}, parameter_validation=False))
+    code = error_code(unchecked.create_repository, repositoryName="a")
+    expect(code == "InvalidParameterException", "a one-character name answers %r" % code)
+    code = error_code(pub.describe_images, repositoryName="nope")
+    expect(code == "RepositoryNotFoundException", "a missing repository answers %r" % code)
+    west = boto3.client("ecr-public", endpoint_url=ENDPOINT, region_name="us-west-2",
+                        config=Config(retries={"max_attempts": 1}))
+    code = error_code(west.describe_repositories)
+    expect(code == "UnsupportedCommandException", "us-west-2 answers %r" % code)
+    code = error_code(ecr.describe_images, repositoryName=PUB_REPO)
+    expect(code == "RepositoryNotFoundException", "ECR's describe_images of the public repository answers %r" % code)
+    pub.delete_repository(repositoryName=PUB_REPO, force=True)
+# END ECR Public
+
+
 print("boto3 %s (botocore %s): %d ok, %d failed" % (boto3.__version__, __import__("botocore").__version__, results["ok"], results["fail"]), flush=True)
 sys.exit(1 if results["fail"] else 0)

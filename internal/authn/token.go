@@ -67,37 +67,55 @@ func (t *Tokens) mac(body string) []byte {
 // Check verifies a password and returns the identity it was issued to, as
 // that identity stands now: a deleted or deactivated key stops its tokens.
 func (t *Tokens) Check(ctx context.Context, password string) (*Principal, string, error) {
-	i := strings.LastIndexByte(password, '.')
-	if !strings.HasPrefix(password, tokenPrefix) || i <= len(tokenPrefix) {
-		return nil, "", ErrInvalidToken
-	}
-	body, sigText := password[:i], password[i+1:]
-	got, err := base64.RawURLEncoding.Strict().DecodeString(sigText)
-	if err != nil || !hmac.Equal(got, t.mac(body)) {
-		return nil, "", ErrInvalidToken
-	}
-	payload, err := base64.RawURLEncoding.Strict().DecodeString(body[len(tokenPrefix):])
+	c, err := t.verify(password)
 	if err != nil {
-		return nil, "", ErrInvalidToken
+		return nil, "", err
 	}
-	var c claims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, "", ErrInvalidToken
-	}
-	if !t.now().Before(time.Unix(c.Expires, 0)) {
-		return nil, "", ErrTokenExpired
-	}
-	p, _, err := t.dir.Lookup(ctx, c.AccessKeyID)
-	if errors.Is(err, ErrInactiveAccessKey) {
-		return nil, "", &InactiveKeyError{AccessKeyID: c.AccessKeyID}
-	}
-	if errors.Is(err, ErrUnknownAccessKey) {
-		return nil, "", fmt.Errorf("%w: its access key no longer exists", ErrInvalidToken)
-	}
+	p, err := t.lookup(ctx, c.AccessKeyID)
 	if err != nil {
 		return nil, "", err
 	}
 	return p, c.Region, nil
+}
+
+// verify checks a password's signature and expiry and returns its claims.
+func (t *Tokens) verify(password string) (claims, error) {
+	i := strings.LastIndexByte(password, '.')
+	if !strings.HasPrefix(password, tokenPrefix) || i <= len(tokenPrefix) {
+		return claims{}, ErrInvalidToken
+	}
+	body, sigText := password[:i], password[i+1:]
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sigText)
+	if err != nil || !hmac.Equal(got, t.mac(body)) {
+		return claims{}, ErrInvalidToken
+	}
+	payload, err := base64.RawURLEncoding.Strict().DecodeString(body[len(tokenPrefix):])
+	if err != nil {
+		return claims{}, ErrInvalidToken
+	}
+	var c claims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return claims{}, ErrInvalidToken
+	}
+	if !t.now().Before(time.Unix(c.Expires, 0)) {
+		return claims{}, ErrTokenExpired
+	}
+	return c, nil
+}
+
+// lookup finds the identity behind a token's access key as it stands now.
+func (t *Tokens) lookup(ctx context.Context, accessKeyID string) (*Principal, error) {
+	p, _, err := t.dir.Lookup(ctx, accessKeyID)
+	if errors.Is(err, ErrInactiveAccessKey) {
+		return nil, &InactiveKeyError{AccessKeyID: accessKeyID}
+	}
+	if errors.Is(err, ErrUnknownAccessKey) {
+		return nil, fmt.Errorf("%w: its access key no longer exists", ErrInvalidToken)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // LoadOrCreateKey returns the token key stored at path, creating a random

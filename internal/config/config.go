@@ -43,13 +43,17 @@ type Config struct {
 	DefaultRegion          string
 	// PublicRegistryHost is the data-plane host of ECR Public registries.
 	PublicRegistryHost string
-	ShutdownTimeout    time.Duration
-	UploadTTL          time.Duration
-	AccessKeyID        string
-	SecretAccessKey    string
-	TokenKey           string
-	PublicURL          string
-	RegistryDomain     string
+	// PublicPullRate and PublicPullBurst limit anonymous pulls on the
+	// public host per source address; a rate of 0 limits nothing.
+	PublicPullRate  float64
+	PublicPullBurst int
+	ShutdownTimeout time.Duration
+	UploadTTL       time.Duration
+	AccessKeyID     string
+	SecretAccessKey string
+	TokenKey        string
+	PublicURL       string
+	RegistryDomain  string
 	// Lifecycle policies and garbage collection (docs/lifecycle.md).
 	LifecycleInterval time.Duration
 	GCInterval        time.Duration
@@ -151,6 +155,8 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.StringVar(&c.TokenKey, "token-key", "", "base64 key (32+ bytes) that signs login tokens; nodes sharing one database share it (default: generated once and kept in the data directory)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL clients reach Berth at, used in proxyEndpoint and repositoryUri (default: from --listen)")
 	fs.StringVar(&c.PublicRegistryHost, "public-registry-host", "public.ecr.localhost", "host name of the ECR Public registries (public.ecr.aws's role): repositories are <host>/<alias>/<name> (docs/ecr-public.md)")
+	fs.Float64Var(&c.PublicPullRate, "public-pull-rate", 0, "anonymous image pulls (manifest GETs) a second each source address may make on the public registry host, counted together by every node; 0 limits nothing")
+	fs.IntVar(&c.PublicPullBurst, "public-pull-burst", 0, "anonymous image pulls a source may make at once within --public-pull-rate (default: the rate rounded up)")
 	fs.StringVar(&c.RegistryDomain, "registry-domain", "localhost", "domain of ECR-style registry hosts <account>.dkr.ecr.<region>.<domain> for registries other than the default")
 	fs.DurationVar(&c.UploadTTL, "upload-ttl", 24*time.Hour, "how long an upload session may make no progress before it is discarded")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long requests in flight may take to finish on SIGTERM/SIGINT")
@@ -202,6 +208,12 @@ func (c *Config) validate() error {
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		errs = append(errs, fmt.Errorf("--public-url %q: give a URL like https://registry.example.com", c.PublicURL))
+	}
+	if c.PublicPullRate < 0 || c.PublicPullBurst < 0 {
+		errs = append(errs, fmt.Errorf("--public-pull-rate %v and --public-pull-burst %d must not be negative (a rate of 0 limits nothing)", c.PublicPullRate, c.PublicPullBurst))
+	}
+	if c.PublicRegistryHost == "" || strings.ContainsAny(c.PublicRegistryHost, "/: ") {
+		errs = append(errs, fmt.Errorf("--public-registry-host %q: give a host name without port or path, like public.ecr.localhost", c.PublicRegistryHost))
 	}
 	if c.UploadTTL < time.Second {
 		errs = append(errs, fmt.Errorf("--upload-ttl %v: at least 1s", c.UploadTTL))

@@ -28,18 +28,22 @@ type Options struct {
 	Tokens *authn.Tokens
 	// Host is the public registries' data-plane host (--public-registry-host),
 	// as it appears in registry and repository URIs.
-	Host   string
-	Logger *slog.Logger
-	Now    func() time.Time
+	Host string
+	// BaseURL is where clients reach Berth over HTTP (--public-url), for
+	// the logoUrl of catalog data; nil gives no logoUrl.
+	BaseURL func() string
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // API is ECR Public's operations over the registry domain.
 type API struct {
-	reg    *registry.Service
-	tokens *authn.Tokens
-	host   string
-	log    *slog.Logger
-	now    func() time.Time
+	reg     *registry.Service
+	tokens  *authn.Tokens
+	host    string
+	baseURL func() string
+	log     *slog.Logger
+	now     func() time.Time
 }
 
 // New returns the ECR Public API.
@@ -50,7 +54,7 @@ func New(opts Options) *API {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &API{reg: opts.Registry, tokens: opts.Tokens, host: opts.Host, log: opts.Logger, now: opts.Now}
+	return &API{reg: opts.Registry, tokens: opts.Tokens, host: opts.Host, baseURL: opts.BaseURL, log: opts.Logger, now: opts.Now}
 }
 
 // Service is ECR Public's description for the front door.
@@ -61,7 +65,6 @@ func (a *API) Service() *awsapi.Service {
 		ActionPrefix: "ecr-public",
 		FaultCode:    "ServerException",
 		Errors:       domainError,
-		NotServed:    notServed,
 		Operations: []awsapi.Operation{
 			awsapi.Op("GetAuthorizationToken", authorizationTokenChecks, a.getAuthorizationToken),
 			awsapi.Op("DescribeRegistries", onRegistry, a.describeRegistries),
@@ -82,18 +85,15 @@ func (a *API) Service() *awsapi.Service {
 
 			awsapi.Op("DescribeImages", onRepository, a.describeImages),
 			awsapi.Op("DescribeImageTags", onRepository, a.describeImageTags),
-			awsapi.Op("BatchDeleteImage", onRepository, a.batchDeleteImage),
-			awsapi.Op("PutImage", onRepository, a.putImage),
+			awsapi.Op("BatchDeleteImage", onLayerRepository[batchDeleteImageIn](a), a.batchDeleteImage),
+			awsapi.Op("PutImage", onLayerRepository[putImageIn](a), a.putImage),
+
+			awsapi.Op("BatchCheckLayerAvailability", onLayerRepository[batchCheckLayerAvailabilityIn](a), a.batchCheckLayerAvailability),
+			awsapi.Op("InitiateLayerUpload", onLayerRepository[repoRef](a), a.initiateLayerUpload),
+			awsapi.Op("UploadLayerPart", onLayerRepository[uploadLayerPartIn](a), a.uploadLayerPart),
+			awsapi.Op("CompleteLayerUpload", onLayerRepository[completeLayerUploadIn](a), a.completeLayerUpload),
 		},
 	}
-}
-
-// notServed are ECR Public's operations Berth does not serve yet.
-var notServed = []string{
-	"BatchCheckLayerAvailability",
-	"CompleteLayerUpload",
-	"InitiateLayerUpload",
-	"UploadLayerPart",
 }
 
 // inRegion refuses a call signed for another region than us-east-1, in the
@@ -153,11 +153,8 @@ func invalidParameter(format string, args ...any) *awsapi.Error {
 	return awsapi.Errorf("InvalidParameterException", fmt.Sprintf(format, args...))
 }
 
-// alias is the public registry's alias, as it appears in its URIs.
-func alias(reg registry.Key) string { return registry.DefaultPublicAlias(reg.Account) }
-
-func (a *API) registryURI(reg registry.Key) string { return a.host + "/" + alias(reg) }
-
-func (a *API) repositoryURI(reg registry.Key, name string) string {
-	return a.registryURI(reg) + "/" + name
+// alias is the public registry's primary alias, as its URIs show it: its
+// custom one if it has one, else its default one.
+func (a *API) alias(ctx context.Context, reg registry.Key) (string, error) {
+	return a.reg.PrimaryPublicAlias(ctx, reg.Account)
 }

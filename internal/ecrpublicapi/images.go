@@ -181,7 +181,11 @@ type batchDeleteImageOut struct {
 }
 
 func (a *API) batchDeleteImage(ctx context.Context, c *awsapi.Call, in *batchDeleteImageIn) (*batchDeleteImageOut, error) {
-	deleted, failures, err := a.reg.BatchDeleteImage(ctx, in.registry(c), in.RepositoryName, domainImageIDs(in.ImageIDs))
+	reg, err := a.registryOrAlias(ctx, c, in.RegistryID)
+	if err != nil {
+		return nil, err
+	}
+	deleted, failures, err := a.reg.BatchDeleteImage(ctx, reg, in.RepositoryName, domainImageIDs(in.ImageIDs))
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +220,10 @@ type putImageOut struct {
 }
 
 func (a *API) putImage(ctx context.Context, c *awsapi.Call, in *putImageIn) (*putImageOut, error) {
-	reg := in.registry(c)
+	reg, err := a.registryOrAlias(ctx, c, in.RegistryID)
+	if err != nil {
+		return nil, err
+	}
 	m, err := a.reg.PutImage(ctx, reg, in.RepositoryName, registry.PutImageInput{
 		Manifest: []byte(in.ImageManifest), MediaType: in.ImageManifestMediaType, Tag: in.ImageTag, Digest: in.ImageDigest,
 	})

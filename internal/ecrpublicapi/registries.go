@@ -66,20 +66,30 @@ type describeRegistriesOut struct {
 	Registries []registryOut `json:"registries"`
 }
 
-// describeRegistries lists the caller's one public registry, with its
-// default alias (the only alias there is yet).
-func (a *API) describeRegistries(_ context.Context, c *awsapi.Call, in *describeRegistriesIn) (*describeRegistriesOut, error) {
+// describeRegistries lists the caller's one public registry with its
+// aliases: the custom one (set with berth admin public-alias), which is
+// then the primary one its URIs use, and the default one.
+func (a *API) describeRegistries(ctx context.Context, c *awsapi.Call, in *describeRegistriesIn) (*describeRegistriesOut, error) {
 	if in.NextToken != nil {
 		return nil, invalidParameter("Invalid parameter at 'nextToken': the token is not one that DescribeRegistries returned")
 	}
 	reg := registryOf(c, nil)
+	custom, def, err := a.reg.PublicAliases(ctx, reg.Account)
+	if err != nil {
+		return nil, err
+	}
+	primary := def
+	aliases := []registryAlias{}
+	if custom != "" {
+		primary = custom
+		aliases = append(aliases, registryAlias{Name: custom, Status: "ACTIVE", PrimaryRegistryAlias: true})
+	}
+	aliases = append(aliases, registryAlias{Name: def, Status: "ACTIVE", PrimaryRegistryAlias: custom == "", DefaultRegistryAlias: true})
 	return &describeRegistriesOut{[]registryOut{{
 		RegistryID:  reg.Account,
 		RegistryArn: "arn:aws:ecr-public::" + reg.Account + ":registry/" + reg.Account,
-		RegistryURI: a.registryURI(reg),
-		Aliases: []registryAlias{{
-			Name: alias(reg), Status: "ACTIVE", PrimaryRegistryAlias: true, DefaultRegistryAlias: true,
-		}},
+		RegistryURI: a.host + "/" + primary,
+		Aliases:     aliases,
 	}}}, nil
 }
 

@@ -18,13 +18,15 @@ type repositoryOut struct {
 	CreatedAt      *awsapi.EpochTime `json:"createdAt,omitempty"`
 }
 
-func (a *API) repositoryOut(ri *registry.RepositoryInfo) repositoryOut {
+// repositoryOut describes a repository of the registry whose primary
+// alias is alias.
+func (a *API) repositoryOut(ri *registry.RepositoryInfo, alias string) repositoryOut {
 	reg := ri.Registry
 	return repositoryOut{
 		RepositoryArn:  onRepositoryOf(reg, ri.Name).Resource,
 		RegistryID:     reg.Account,
 		RepositoryName: ri.Name,
-		RepositoryURI:  a.repositoryURI(reg, ri.Name),
+		RepositoryURI:  a.host + "/" + alias + "/" + ri.Name,
 		CreatedAt:      awsapi.NewEpochTime(ri.CreatedAt),
 	}
 }
@@ -53,10 +55,11 @@ func (in *catalogDataIn) domain() *registry.CatalogInput {
 	}
 }
 
-// catalogDataOut is the model's RepositoryCatalogData. The logo is kept
-// but not served yet, so no logoUrl is given.
+// catalogDataOut is the model's RepositoryCatalogData; logoUrl serves
+// the logo from Berth (LogoHandler).
 type catalogDataOut struct {
 	Description          string   `json:"description,omitempty"`
+	LogoURL              string   `json:"logoUrl,omitempty"`
 	Architectures        []string `json:"architectures,omitempty"`
 	OperatingSystems     []string `json:"operatingSystems,omitempty"`
 	AboutText            string   `json:"aboutText,omitempty"`
@@ -64,12 +67,16 @@ type catalogDataOut struct {
 	MarketplaceCertified bool     `json:"marketplaceCertified"`
 }
 
-func catalogOut(cd *registry.CatalogData) catalogDataOut {
+func (a *API) catalogOut(reg registry.Key, cd *registry.CatalogData) catalogDataOut {
 	if cd == nil {
 		return catalogDataOut{}
 	}
-	return catalogDataOut{Description: cd.Description, Architectures: cd.Architectures, OperatingSystems: cd.OperatingSystems,
+	out := catalogDataOut{Description: cd.Description, Architectures: cd.Architectures, OperatingSystems: cd.OperatingSystems,
 		AboutText: cd.AboutText, UsageText: cd.UsageText}
+	if cd.LogoDigest != "" && a.baseURL != nil {
+		out.LogoURL = a.baseURL() + LogoPath + reg.Account + "/" + cd.LogoDigest
+	}
+	return out
 }
 
 type resourceTag struct {
@@ -124,7 +131,12 @@ func createRepositoryChecks(_ context.Context, c *awsapi.Call, in *createReposit
 }
 
 func (a *API) createRepository(ctx context.Context, c *awsapi.Call, in *createRepositoryIn) (*createRepositoryOut, error) {
-	ri, err := a.reg.CreateRepositoryWith(ctx, registryOf(c, nil), registry.RepositorySpec{
+	reg := registryOf(c, nil)
+	alias, err := a.alias(ctx, reg)
+	if err != nil {
+		return nil, err
+	}
+	ri, err := a.reg.CreateRepositoryWith(ctx, reg, registry.RepositorySpec{
 		Name:    in.RepositoryName,
 		Tags:    resourceTagsIn(in.Tags),
 		Catalog: in.CatalogData.domain(),
@@ -132,7 +144,7 @@ func (a *API) createRepository(ctx context.Context, c *awsapi.Call, in *createRe
 	if err != nil {
 		return nil, err
 	}
-	return &createRepositoryOut{a.repositoryOut(ri), catalogOut(ri.Config.Catalog)}, nil
+	return &createRepositoryOut{a.repositoryOut(ri, alias), a.catalogOut(reg, ri.Config.Catalog)}, nil
 }
 
 type describeRepositoriesIn struct {
@@ -178,6 +190,10 @@ const defaultPage = 100
 
 func (a *API) describeRepositories(ctx context.Context, c *awsapi.Call, in *describeRepositoriesIn) (*describeRepositoriesOut, error) {
 	reg := registryOf(c, in.RegistryID)
+	alias, err := a.alias(ctx, reg)
+	if err != nil {
+		return nil, err
+	}
 	out := &describeRepositoriesOut{Repositories: []repositoryOut{}}
 	if len(in.RepositoryNames) > 0 {
 		if in.MaxResults != nil || in.NextToken != nil {
@@ -188,7 +204,7 @@ func (a *API) describeRepositories(ctx context.Context, c *awsapi.Call, in *desc
 			if err != nil {
 				return nil, err
 			}
-			out.Repositories = append(out.Repositories, a.repositoryOut(ri))
+			out.Repositories = append(out.Repositories, a.repositoryOut(ri, alias))
 		}
 		return out, nil
 	}
@@ -209,7 +225,7 @@ func (a *API) describeRepositories(ctx context.Context, c *awsapi.Call, in *desc
 		return nil, err
 	}
 	for _, ri := range page {
-		out.Repositories = append(out.Repositories, a.repositoryOut(ri))
+		out.Repositories = append(out.Repositories, a.repositoryOut(ri, alias))
 	}
 	if more && len(page) > 0 {
 		out.NextToken = base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1].Name))
@@ -227,11 +243,16 @@ type repositoryResult struct {
 }
 
 func (a *API) deleteRepository(ctx context.Context, c *awsapi.Call, in *deleteRepositoryIn) (*repositoryResult, error) {
-	ri, err := a.reg.DeleteRepository(ctx, in.registry(c), in.RepositoryName, in.Force)
+	reg := in.registry(c)
+	alias, err := a.alias(ctx, reg)
 	if err != nil {
 		return nil, err
 	}
-	return &repositoryResult{a.repositoryOut(ri)}, nil
+	ri, err := a.reg.DeleteRepository(ctx, reg, in.RepositoryName, in.Force)
+	if err != nil {
+		return nil, err
+	}
+	return &repositoryResult{a.repositoryOut(ri, alias)}, nil
 }
 
 type catalogDataResult struct {
@@ -239,11 +260,12 @@ type catalogDataResult struct {
 }
 
 func (a *API) getRepositoryCatalogData(ctx context.Context, c *awsapi.Call, in *repoRef) (*catalogDataResult, error) {
-	ri, err := a.reg.DescribeRepository(ctx, in.registry(c), in.RepositoryName)
+	reg := in.registry(c)
+	ri, err := a.reg.DescribeRepository(ctx, reg, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
-	return &catalogDataResult{catalogOut(ri.Config.Catalog)}, nil
+	return &catalogDataResult{a.catalogOut(reg, ri.Config.Catalog)}, nil
 }
 
 type putRepositoryCatalogDataIn struct {
@@ -252,11 +274,12 @@ type putRepositoryCatalogDataIn struct {
 }
 
 func (a *API) putRepositoryCatalogData(ctx context.Context, c *awsapi.Call, in *putRepositoryCatalogDataIn) (*catalogDataResult, error) {
-	cd, err := a.reg.PutCatalogData(ctx, in.registry(c), in.RepositoryName, *in.CatalogData.domain())
+	reg := in.registry(c)
+	cd, err := a.reg.PutCatalogData(ctx, reg, in.RepositoryName, *in.CatalogData.domain())
 	if err != nil {
 		return nil, err
 	}
-	return &catalogDataResult{catalogOut(cd)}, nil
+	return &catalogDataResult{a.catalogOut(reg, cd)}, nil
 }
 
 type repositoryPolicyIn struct {

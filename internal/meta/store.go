@@ -43,6 +43,7 @@ type Store interface {
 	ReplicationStore
 	TemplateStore
 	PullThroughStore
+	PublicStore
 
 	// Ping reports whether the store reaches its database now: the
 	// readiness probe's question.

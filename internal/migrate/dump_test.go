@@ -131,6 +131,11 @@ func dump(t *testing.T, s migrate.Stores) string {
 		must(err)
 		line("  attachment counts %s", js(counts))
 	}
+	aliases, err := s.Meta.ListPublicAliases(ctx)
+	must(err)
+	for _, a := range aliases {
+		line("public alias %s account %s set %s", a.Alias, a.Account, tm(a.CreatedAt))
+	}
 	return b.String()
 }
 

@@ -185,6 +185,8 @@ func populate(t *testing.T, s migrate.Stores) {
 
 	// Registry settings, one of them a deleted registry policy.
 	f.must(s.Meta.PutRegistrySetting(ctx, regA, "REGISTRY_POLICY_SCOPE", "V2"))
+	// ECR Public's custom alias of an account.
+	f.must(s.Meta.SetPublicAlias(ctx, meta.PublicAlias{Alias: "my-team", Account: otherAccount, CreatedAt: at(0)}))
 	f.must(s.Meta.PutRegistrySetting(ctx, regA, "registry-policy", `{"Version":"2012-10-17","Statement":[]}`))
 	f.must(s.Meta.PutRegistrySetting(ctx, regB, "registry-policy", ""))
 

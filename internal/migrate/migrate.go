@@ -7,7 +7,7 @@
 // links, manifests with their exact bytes, references, tags and push and
 // pull times, lifecycle policies, and IAM's accounts, users, groups, roles,
 // policies, attachments, memberships and access keys, with their ids and
-// times. What only lives while the
+// times, and ECR Public's custom aliases. What only lives while the
 // source serves is not: upload sessions, jobs, leases, garbage collection's
 // bookkeeping, lifecycle previews, role sessions.
 //
@@ -169,7 +169,50 @@ func (r *run) all(ctx context.Context) error {
 			after = repos[len(repos)-1].Name
 		}
 	}
-	return r.iam(ctx)
+	if err := r.iam(ctx); err != nil {
+		return err
+	}
+	return r.publicAliases(ctx)
+}
+
+// publicAliases copies ECR Public's custom aliases: an alias the target
+// gives another account is a conflict, as is another alias for the same
+// account.
+func (r *run) publicAliases(ctx context.Context) error {
+	as, err := r.src.Meta.ListPublicAliases(ctx)
+	if err != nil {
+		return fmt.Errorf("list public aliases: %w", err)
+	}
+	for _, a := range as {
+		owner, err := r.dst.Meta.PublicAliasAccount(ctx, a.Alias)
+		switch {
+		case err == nil && owner == a.Account:
+			r.present(PublicAliases)
+			continue
+		case err == nil:
+			if err := r.conflict("the public registry alias %s is account %s's on the target, account %s's in the source", a.Alias, owner, a.Account); err != nil {
+				return err
+			}
+			continue
+		case !errors.Is(err, meta.ErrNotFound):
+			return fmt.Errorf("public alias %s on the target: %w", a.Alias, err)
+		}
+		if cur, err := r.dst.Meta.PublicAliasOf(ctx, a.Account); err == nil {
+			if err := r.conflict("account %s's public registry has the alias %s on the target, %s in the source", a.Account, cur.Alias, a.Alias); err != nil {
+				return err
+			}
+			continue
+		} else if !errors.Is(err, meta.ErrNotFound) {
+			return fmt.Errorf("public alias of %s on the target: %w", a.Account, err)
+		}
+		if !r.dry {
+			if err := r.dst.Meta.SetPublicAlias(ctx, *a); err != nil {
+				return fmt.Errorf("copy public alias %s: %w", a.Alias, err)
+			}
+		}
+		r.copied(PublicAliases, 1)
+	}
+	return nil
 }
 
 func registryName(reg meta.RegistryKey) string { return reg.Account + "/" + reg.Region }

@@ -63,6 +63,7 @@ var wantCopied = map[migrate.Kind]int{
 	migrate.Attachments:       3,
 	migrate.Memberships:       3,
 	migrate.AccessKeys:        6,
+	migrate.PublicAliases:     1,
 }
 
 func checkCounts(t *testing.T, what string, got, want map[migrate.Kind]int) {
@@ -175,7 +176,7 @@ func TestConflicts(t *testing.T) {
 		}
 	}
 	// The target moves on: a setting, a repository's settings, a tag, a
-	// user recreated with another id, a policy document.
+	// user recreated with another id, a policy document, a public alias.
 	must(dst.Meta.PutRegistrySetting(ctx, regA, "REGISTRY_POLICY_SCOPE", "V1"))
 	base, err := dst.Meta.GetRepository(ctx, regA, "base")
 	must(err)
@@ -200,6 +201,7 @@ func TestConflicts(t *testing.T) {
 		return nil
 	})
 	must(err)
+	must(dst.Meta.SetPublicAlias(ctx, meta.PublicAlias{Alias: "their-team", Account: otherAccount, CreatedAt: at(97)}))
 	// And the source has something new, which must not be copied either.
 	f := &fixture{t: t, s: src}
 	f.repo(regA, "new", "MUTABLE", "", 200)
@@ -217,13 +219,14 @@ func TestConflicts(t *testing.T) {
 		"user bob of account 000000000000: its id is AIDAANOTHERBOB000001 on the target, AIDABOB0000000000001 in the source",
 		"role deployer of account 000000000000: inline policy Tokens differs on the target",
 		"registry 000000000000/us-east-1: the repository creation template team differs on the target",
+		"account 123456789012's public registry has the alias their-team on the target, my-team in the source",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the refusal does not say %q:\n%v", want, err)
 		}
 	}
-	if len(ce.Conflicts) != 6 {
-		t.Errorf("%d conflicts, want 6: %q", len(ce.Conflicts), ce.Conflicts)
+	if len(ce.Conflicts) != 7 {
+		t.Errorf("%d conflicts, want 7: %q", len(ce.Conflicts), ce.Conflicts)
 	}
 	sameDump(t, "the target after a refused migration", dump(t, dst), before)
 }

@@ -26,12 +26,14 @@ const (
 	Attachments       Kind = "policy attachments"
 	Memberships       Kind = "group memberships"
 	AccessKeys        Kind = "access keys"
+	PublicAliases     Kind = "public registry aliases"
 )
 
 // Kinds lists every Kind in the order a report shows them.
 var Kinds = []Kind{
 	RegistrySettings, Templates, Repositories, Blobs, BlobLinks, Manifests, Tags, LifecyclePolicies,
 	Accounts, Users, Groups, Roles, ManagedPolicies, InlinePolicies, Attachments, Memberships, AccessKeys,
+	PublicAliases,
 }
 
 // Report says what a migration copied and what the target already held.

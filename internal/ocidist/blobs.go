@@ -63,14 +63,14 @@ func (h *handler) blob(w http.ResponseWriter, r *http.Request, reg registry.Key,
 	}
 }
 
-func uploadLocation(name, id string) string {
-	return "/v2/" + name + "/blobs/uploads/" + id
+func uploadLocation(r *http.Request, name, id string) string {
+	return "/v2/" + shownName(r.Context(), name) + "/blobs/uploads/" + id
 }
 
 // writeUploadState answers with where an upload stands.
-func writeUploadState(w http.ResponseWriter, u *registry.Upload, status int) {
+func writeUploadState(w http.ResponseWriter, r *http.Request, u *registry.Upload, status int) {
 	hd := w.Header()
-	hd.Set("Location", uploadLocation(u.Repo, u.ID))
+	hd.Set("Location", uploadLocation(r, u.Repo, u.ID))
 	hd.Set("Docker-Upload-UUID", u.ID)
 	end := u.Offset - 1
 	if end < 0 {
@@ -81,9 +81,9 @@ func writeUploadState(w http.ResponseWriter, u *registry.Upload, status int) {
 	w.WriteHeader(status)
 }
 
-func writeBlobCreated(w http.ResponseWriter, name string, d digest.Digest) {
+func writeBlobCreated(w http.ResponseWriter, r *http.Request, name string, d digest.Digest) {
 	hd := w.Header()
-	hd.Set("Location", "/v2/"+name+"/blobs/"+d.String())
+	hd.Set("Location", "/v2/"+shownName(r.Context(), name)+"/blobs/"+d.String())
 	hd.Set("Docker-Content-Digest", d.String())
 	hd.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
@@ -105,7 +105,12 @@ func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, reg regist
 			return
 		}
 		from := q.Get("from")
-		if from != "" {
+		if pub := publicFrom(ctx); pub != nil {
+			// Every public repository is readable by anyone: a source
+			// needs no check, only translating from <alias>/<name>; one
+			// of another registry leaves the choice to this registry.
+			from = pub.localName(from)
+		} else if from != "" {
 			if err := h.authorizeMountSource(ctx, r, principalFrom(ctx), reg, from); err != nil {
 				h.writeError(w, r, err)
 				return
@@ -117,7 +122,7 @@ func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, reg regist
 			return
 		}
 		if ok {
-			writeBlobCreated(w, name, d)
+			writeBlobCreated(w, r, name, d)
 			return
 		}
 		// Not mountable: start a session instead, as the spec asks.
@@ -136,7 +141,7 @@ func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, reg regist
 			h.writeError(w, r, err)
 			return
 		}
-		writeBlobCreated(w, name, d)
+		writeBlobCreated(w, r, name, d)
 		return
 	}
 	u, err := h.svc.StartUpload(ctx, reg, name)
@@ -144,7 +149,7 @@ func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, reg regist
 		h.writeError(w, r, err)
 		return
 	}
-	writeUploadState(w, u, http.StatusAccepted)
+	writeUploadState(w, r, u, http.StatusAccepted)
 }
 
 // checkLength refuses a declared body larger than any blob may be before
@@ -185,7 +190,7 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request, reg registry.Ke
 			h.writeError(w, r, err)
 			return
 		}
-		writeUploadState(w, u, http.StatusNoContent)
+		writeUploadState(w, r, u, http.StatusNoContent)
 	case http.MethodPatch:
 		start, err := parseContentRange(r)
 		if err == nil {
@@ -200,7 +205,7 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request, reg registry.Ke
 			h.writeRangeError(w, r, reg, name, id, err)
 			return
 		}
-		writeUploadState(w, u, http.StatusAccepted)
+		writeUploadState(w, r, u, http.StatusAccepted)
 	case http.MethodPut:
 		dg := r.URL.Query().Get("digest")
 		if dg == "" {
@@ -224,7 +229,7 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request, reg registry.Ke
 			h.writeRangeError(w, r, reg, name, id, err)
 			return
 		}
-		writeBlobCreated(w, name, d)
+		writeBlobCreated(w, r, name, d)
 	case http.MethodDelete:
 		if err := h.svc.CancelUpload(ctx, reg, name, id); err != nil {
 			h.writeError(w, r, err)
@@ -246,7 +251,7 @@ func (h *handler) writeRangeError(w http.ResponseWriter, r *http.Request, reg re
 			if end < 0 {
 				end = 0
 			}
-			w.Header().Set("Location", uploadLocation(name, id))
+			w.Header().Set("Location", uploadLocation(r, name, id))
 			w.Header().Set("Range", "0-"+strconv.FormatInt(end, 10))
 			w.Header().Set("Docker-Upload-UUID", id)
 		}

@@ -27,6 +27,16 @@ type Options struct {
 	Authorizer authz.Authorizer
 	// PullThrough is the pull through cache; nil serves no rules.
 	PullThrough PullThrough
+	// PublicHost is the public registries' host (--public-registry-host):
+	// a request whose Host names it addresses a public registry, and no
+	// other request ever does. "" serves no public host.
+	PublicHost string
+	// Public resolves the public registries' aliases.
+	Public PublicRegistries
+	// RegistryTokens are the public host's bearer tokens.
+	RegistryTokens RegistryTokens
+	// PullLimiter limits anonymous pulls per source; nil limits none.
+	PullLimiter PullLimiter
 }
 
 type handler struct {
@@ -109,6 +119,14 @@ func methodNotAllowed(allowed string) *regError {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	if IsPublicHost(r.Host, h.opts.PublicHost) {
+		if r.URL.Path == "/token" {
+			h.serveToken(w, r)
+			return
+		}
+		h.servePublic(w, r)
+		return
+	}
 	rt, err := parseRoute(r.URL.EscapedPath())
 	if err != nil {
 		h.writeError(w, r, err)
@@ -134,8 +152,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	ctx := withPrincipal(r.Context(), p)
-	r = r.WithContext(ctx)
+	h.dispatch(w, r.WithContext(withPrincipal(r.Context(), p)), rt, reg)
+}
+
+// dispatch runs an authorized request's operation.
+func (h *handler) dispatch(w http.ResponseWriter, r *http.Request, rt route, reg registry.Key) {
 	switch rt.kind {
 	case "base":
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -54,12 +54,12 @@ func (h *handler) tags(w http.ResponseWriter, r *http.Request, reg registry.Key,
 		return
 	}
 	if more {
-		w.Header().Set("Link", nextLink("/v2/"+name+"/tags/list", n, tags[len(tags)-1]))
+		w.Header().Set("Link", nextLink("/v2/"+shownName(r.Context(), name)+"/tags/list", n, tags[len(tags)-1]))
 	}
 	writeJSON(w, r, "application/json", struct {
 		Name string   `json:"name"`
 		Tags []string `json:"tags"`
-	}{name, tags})
+	}{shownName(r.Context(), name), tags})
 }
 
 func (h *handler) catalog(w http.ResponseWriter, r *http.Request, reg registry.Key) {

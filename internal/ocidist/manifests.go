@@ -76,7 +76,7 @@ func (h *handler) putManifest(w http.ResponseWriter, r *http.Request, reg regist
 		return
 	}
 	hd := w.Header()
-	hd.Set("Location", "/v2/"+name+"/manifests/"+pushed.Digest.String())
+	hd.Set("Location", "/v2/"+shownName(r.Context(), name)+"/manifests/"+pushed.Digest.String())
 	hd.Set("Docker-Content-Digest", pushed.Digest.String())
 	if pushed.Subject != "" {
 		hd.Set("OCI-Subject", pushed.Subject.String())

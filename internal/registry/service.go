@@ -71,6 +71,7 @@ type Store interface {
 	meta.GCStore
 	meta.LeaseStore
 	meta.TemplateStore
+	meta.PublicStore
 }
 
 // Service implements the registry domain over a metadata store and a blob

@@ -34,6 +34,7 @@ import (
 	"github.com/berth-registry/berth/internal/meta/repocache"
 	"github.com/berth-registry/berth/internal/metrics"
 	"github.com/berth-registry/berth/internal/ocidist"
+	"github.com/berth-registry/berth/internal/pullrate"
 	"github.com/berth-registry/berth/internal/pullthrough"
 	"github.com/berth-registry/berth/internal/registry"
 	"github.com/berth-registry/berth/internal/replicate"
@@ -261,8 +262,14 @@ func (s *Server) routes() (http.Handler, error) {
 		Tokens:          s.tokens,
 		Authorizer:      authorizer,
 		PullThrough:     s.pullThrough,
+		PublicHost:      s.cfg.PublicRegistryHost,
+		Public:          s.svc,
+		RegistryTokens:  s.tokens,
+		// Windows of the database's clock, so that nodes count together.
+		PullLimiter: pullLimiter(pullrate.New(s.meta, s.cfg.PublicPullRate, s.cfg.PublicPullBurst, s.clock.Now)),
 	})
 	s.changes.Subscribe(changes.Policies, authorizer.Invalidate)
+	ecrPublic := ecrpublicapi.New(ecrpublicapi.Options{Registry: s.svc, Tokens: s.tokens, Host: s.cfg.PublicRegistryHost, BaseURL: s.baseURL, Logger: s.log})
 	ecr := ecrapi.New(ecrapi.Options{
 		Registry:    s.svc,
 		Scans:       s.scans,
@@ -277,7 +284,7 @@ func (s *Server) routes() (http.Handler, error) {
 	// (iam.PolicyReader), so the two are built in this order.
 	ids := iam.New(s.meta, iam.Options{Authorizer: authorizer, Changes: s.changes, Logger: s.log})
 	api, err := awsapi.New(awsapi.Options{
-		Services: apiServices(ecr, ecrpublicapi.New(ecrpublicapi.Options{Registry: s.svc, Tokens: s.tokens, Host: s.cfg.PublicRegistryHost, Logger: s.log}),
+		Services: apiServices(ecr, ecrPublic,
 			stsapi.New(ids), iamapi.New(ids), secretsapi.New(s.secrets)),
 		Directory:  s.dir,
 		Authorizer: authorizer,
@@ -290,6 +297,7 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.HandleFunc("GET /healthz", s.serveHealthz)
 	mux.HandleFunc("GET /livez", s.serveLivez)
 	mux.Handle("GET "+ecrapi.LayerDownloadPath+"{token}", ecr.LayerDownloadHandler())
+	mux.Handle("GET "+ecrpublicapi.LogoPath+"{account}/{digest}", ecrPublic.LogoHandler())
 	if s.cfg.Metrics {
 		// Unauthenticated, like /healthz: it names repositories (docs/lifecycle.md).
 		mux.Handle("GET /metrics", s.metrics.Handler())
@@ -297,7 +305,9 @@ func (s *Server) routes() (http.Handler, error) {
 	// /v2/ bypasses the mux, which would clean (and redirect) paths that
 	// the data plane must reject with an OCI error instead.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/") {
+		// The public host's token endpoint is its data plane's too.
+		if r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/") ||
+			r.URL.Path == "/token" && ocidist.IsPublicHost(r.Host, s.cfg.PublicRegistryHost) {
 			oci.ServeHTTP(w, r)
 			return
 		}
@@ -307,6 +317,14 @@ func (s *Server) routes() (http.Handler, error) {
 		}
 		mux.ServeHTTP(w, r)
 	}), nil
+}
+
+// pullLimiter keeps a nil *pullrate.Limiter (no limit) a nil interface.
+func pullLimiter(l *pullrate.Limiter) ocidist.PullLimiter {
+	if l == nil {
+		return nil
+	}
+	return l
 }
 
 // apiServices are the AWS services the front door answers, one per

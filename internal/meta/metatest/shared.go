@@ -21,7 +21,7 @@ import (
 // seen whole, one manual scan of an image per limit window, one secret of
 // a name, AWSCURRENT on one version after concurrent writes, no more
 // creation templates than the limit, one creator of a templated
-// repository, no lost client id of an OIDC provider) must hold across connections, not only within one handle's
+// repository, no lost client id of an OIDC provider, no lost count of a public pull) must hold across connections, not only within one handle's
 // locks. open returns two
 // handles on one new, empty store; RunShared closes both.
 func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
@@ -50,6 +50,7 @@ func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 		{"Templates/ConcurrentCreateRepository", testConcurrentCreateFromTemplate},
 		{"PullThrough/ConcurrentRules", testConcurrentPullThroughRules},
 		{"IAM/OIDCProviderConcurrentUpdates", testIAMOIDCProviderConcurrentUpdates},
+		{"Public/ConcurrentPullCounts", testConcurrentPublicPullCounts},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := open(t)
@@ -94,6 +95,10 @@ func (h *twoHandles) CreatePullThroughRule(ctx context.Context, r *meta.PullThro
 
 func (h *twoHandles) UpdateOIDCProvider(ctx context.Context, arn string, update func(p *meta.IAMOIDCProvider) error) error {
 	return h.pick().UpdateOIDCProvider(ctx, arn, update)
+}
+
+func (h *twoHandles) CountPublicPull(ctx context.Context, key string, window int64) (int64, error) {
+	return h.pick().CountPublicPull(ctx, key, window)
 }
 
 func (h *twoHandles) PutManifest(ctx context.Context, p *meta.PutManifest) error {
