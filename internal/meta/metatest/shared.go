@@ -21,7 +21,8 @@ import (
 // seen whole, one manual scan of an image per limit window, one secret of
 // a name, AWSCURRENT on one version after concurrent writes, no more
 // creation templates than the limit, one creator of a templated
-// repository, no lost client id of an OIDC provider) must hold across connections, not only within one handle's
+// repository, no lost client id of an OIDC provider, one redemption of a refresh
+// token) must hold across connections, not only within one handle's
 // locks. open returns two
 // handles on one new, empty store; RunShared closes both.
 func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
@@ -50,6 +51,7 @@ func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 		{"Templates/ConcurrentCreateRepository", testConcurrentCreateFromTemplate},
 		{"PullThrough/ConcurrentRules", testConcurrentPullThroughRules},
 		{"IAM/OIDCProviderConcurrentUpdates", testIAMOIDCProviderConcurrentUpdates},
+		{"SSO/ConcurrentRedeem", testSSOConcurrentRedeem},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := open(t)
@@ -162,4 +164,8 @@ func (h *twoHandles) ModifyTemplate(ctx context.Context, reg meta.RegistryKey, k
 
 func (h *twoHandles) CreateRepositoryWithLifecycle(ctx context.Context, r *meta.Repository, lifecyclePolicy string) error {
 	return h.pick().CreateRepositoryWithLifecycle(ctx, r, lifecyclePolicy)
+}
+
+func (h *twoHandles) RedeemSSOToken(ctx context.Context, tokenHash string, tokens ...*meta.SSOToken) error {
+	return h.pick().RedeemSSOToken(ctx, tokenHash, tokens...)
 }
