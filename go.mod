@@ -24,6 +24,7 @@ require (
 	github.com/pandatix/go-cvss v0.6.4
 	github.com/spdx/tools-golang v0.5.7
 	github.com/xeipuuv/gojsonschema v1.2.0
+	golang.org/x/crypto v0.58.0
 	golang.org/x/sync v0.24.0
 	golang.org/x/sys v0.49.0
 	modernc.org/sqlite v1.62.0
