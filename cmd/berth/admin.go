@@ -28,6 +28,8 @@ const adminUsage = `Usage:
       copy an embedded deployment into PostgreSQL and S3 (berth admin migrate -h)
   berth admin gc [--data DIR | --meta URL --blobs URL] [--grace D]
       collect garbage once, now, beside running servers (berth admin gc -h)
+  berth admin sso set-password|approve …
+      IAM Identity Center users' passwords and device sign-ins (berth admin sso -h)
 
 --meta (BERTH_META) names the metadata store as berth serve's does
 (sqlite:PATH or postgres://…); without it, the embedded database in --data.
@@ -52,6 +54,8 @@ func admin(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		return adminMigrate(args, stdout, stderr, getenv)
 	case "gc":
 		return adminGC(args, stdout, stderr, getenv)
+	case "sso":
+		return adminSSO(args, stdout, stderr, getenv, os.Stdin)
 	}
 	fs := flag.NewFlagSet("berth admin "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -40,6 +40,8 @@ import (
 	"github.com/berth-registry/berth/internal/scan"
 	"github.com/berth-registry/berth/internal/secrets"
 	"github.com/berth-registry/berth/internal/secretsapi"
+	"github.com/berth-registry/berth/internal/sso"
+	"github.com/berth-registry/berth/internal/ssoapi"
 	"github.com/berth-registry/berth/internal/stsapi"
 	"github.com/berth-registry/berth/internal/vulndb"
 	"github.com/berth-registry/berth/internal/vulndb/httpfetch"
@@ -276,9 +278,15 @@ func (s *Server) routes() (http.Handler, error) {
 	// identity policies the authorizer reads come from the store directly
 	// (iam.PolicyReader), so the two are built in this order.
 	ids := iam.New(s.meta, iam.Options{Authorizer: authorizer, Changes: s.changes, Logger: s.log})
+	// IAM Identity Center's permission sets become IAM roles, whose
+	// sessions the portal hands out.
+	identityCenter := sso.New(s.meta, ids, sso.Options{
+		Account: s.cfg.DefaultAccount, PublicURL: s.baseURL, AccessTokenTTL: s.cfg.SSOAccessTokenTTL,
+		SessionTTL: s.cfg.SSOSessionTTL, RoleSessionLimit: s.cfg.SSORoleSessionLimit, Logger: s.log, Now: s.clock.Now,
+	})
 	api, err := awsapi.New(awsapi.Options{
 		Services: apiServices(ecr, ecrpublicapi.New(ecrpublicapi.Options{Registry: s.svc, Tokens: s.tokens, Host: s.cfg.PublicRegistryHost, Logger: s.log}),
-			stsapi.New(ids), iamapi.New(ids), secretsapi.New(s.secrets)),
+			stsapi.New(ids), iamapi.New(ids), secretsapi.New(s.secrets), ssoapi.New(identityCenter)),
 		Directory:  s.dir,
 		Authorizer: authorizer,
 		Logger:     s.log,
@@ -301,7 +309,9 @@ func (s *Server) routes() (http.Handler, error) {
 			oci.ServeHTTP(w, r)
 			return
 		}
-		if awsapi.IsAPIRequest(r) {
+		// IAM Identity Center's OIDC and portal calls are REST: told apart
+		// by method and path (POST /token, GET /federation/credentials, …).
+		if awsapi.IsAPIRequest(r) || api.IsRESTRequest(r) {
 			api.ServeHTTP(w, r)
 			return
 		}
@@ -314,8 +324,8 @@ func (s *Server) routes() (http.Handler, error) {
 // with no signature to say which service it is for goes to the first
 // whose model has its Action, else to the first of all, and STS is where
 // such a call has always gone.
-func apiServices(ecr *ecrapi.API, ecrPublic *ecrpublicapi.API, sts *stsapi.API, iam *iamapi.API, sm *secretsapi.API) []*awsapi.Service {
-	return []*awsapi.Service{ecr.Service(), ecrPublic.Service(), sts.Service(), iam.Service(), sm.Service()}
+func apiServices(ecr *ecrapi.API, ecrPublic *ecrpublicapi.API, sts *stsapi.API, iam *iamapi.API, sm *secretsapi.API, identityCenter *ssoapi.API) []*awsapi.Service {
+	return append([]*awsapi.Service{ecr.Service(), ecrPublic.Service(), sts.Service(), iam.Service(), sm.Service()}, identityCenter.Services()...)
 }
 
 // Listen binds the configured address; Addr then reports it.
