@@ -328,4 +328,3 @@ func TestNormalizeUserCode(t *testing.T) {
 		}
 	}
 }
-
