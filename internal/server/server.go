@@ -4,6 +4,8 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -42,6 +44,7 @@ import (
 	"github.com/berth-registry/berth/internal/secretsapi"
 	"github.com/berth-registry/berth/internal/sso"
 	"github.com/berth-registry/berth/internal/ssoapi"
+	"github.com/berth-registry/berth/internal/ssoweb"
 	"github.com/berth-registry/berth/internal/stsapi"
 	"github.com/berth-registry/berth/internal/vulndb"
 	"github.com/berth-registry/berth/internal/vulndb/httpfetch"
@@ -79,6 +82,9 @@ type Server struct {
 	// upstream credentials), their values sealed with a key derived from
 	// the login-token key.
 	secrets *secrets.Service
+	// pageKey signs the IAM Identity Center pages' CSRF tokens; derived
+	// from the login-token key, so every node accepts every node's forms.
+	pageKey []byte
 }
 
 // New opens storage under the data directory and builds the handlers.
@@ -230,6 +236,9 @@ func (s *Server) openIdentities() error {
 		}
 		key = k
 	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("berth sso pages"))
+	s.pageKey = mac.Sum(nil)
 	s.keys = authn.NewKeys(s.root)
 	// The default account's root from the configuration, then every other
 	// identity from the database, read afresh on each request.
@@ -298,6 +307,7 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.HandleFunc("GET /healthz", s.serveHealthz)
 	mux.HandleFunc("GET /livez", s.serveLivez)
 	mux.Handle("GET "+ecrapi.LayerDownloadPath+"{token}", ecr.LayerDownloadHandler())
+	ssoweb.New(identityCenter, s.pageKey, s.log).Register(mux)
 	if s.cfg.Metrics {
 		// Unauthenticated, like /healthz: it names repositories (docs/lifecycle.md).
 		mux.Handle("GET /metrics", s.metrics.Handler())
@@ -307,6 +317,11 @@ func (s *Server) routes() (http.Handler, error) {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/") {
 			oci.ServeHTTP(w, r)
+			return
+		}
+		// The sign-in page's form post would pass for a query-protocol call.
+		if ssoweb.IsPage(r) {
+			mux.ServeHTTP(w, r)
 			return
 		}
 		// IAM Identity Center's OIDC and portal calls are REST: told apart
