@@ -61,7 +61,9 @@ func ssoSetup(t *testing.T, b *berth) {
 	instARN, storeID := inst.Instances[0].InstanceArn, inst.Instances[0].IdentityStoreId
 	var user struct{ UserId string }
 	b.adminCall(t, "identitystore", "AWSIdentityStore.CreateUser", map[string]any{"IdentityStoreId": storeID, "UserName": "alice", "DisplayName": "Alice"}, &user)
-	var ps struct{ PermissionSet struct{ PermissionSetArn string } }
+	var ps struct {
+		PermissionSet struct{ PermissionSetArn string }
+	}
 	b.adminCall(t, "sso", "SWBExternalService.CreatePermissionSet", map[string]any{"InstanceArn": instARN, "Name": "EcrPower"}, &ps)
 	psARN := ps.PermissionSet.PermissionSetArn
 	b.adminCall(t, "sso", "SWBExternalService.AttachManagedPolicyToPermissionSet", map[string]any{"InstanceArn": instARN, "PermissionSetArn": psARN,
