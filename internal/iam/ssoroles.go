@@ -82,14 +82,23 @@ func (s *Service) ProvisionSSORole(ctx context.Context, r SSORole) error {
 			}
 		}
 	}
-	if r.InlinePolicy != "" {
+	// Only a change is written: provisioning runs before every role
+	// credential the portal hands out, and a write would drop every node's
+	// cached authorization decisions.
+	current, err := s.store.GetInlinePolicy(ctx, r.Account, Role, r.Name, SSOInlinePolicyName)
+	switch {
+	case errors.Is(err, meta.ErrIAMNotFound):
+		current = nil
+	case err != nil:
+		return fmt.Errorf("iam: get the inline policy of sso role %s: %w", r.Name, err)
+	}
+	switch {
+	case r.InlinePolicy != "" && (current == nil || current.Document != r.InlinePolicy):
 		return s.PutInlinePolicy(ctx, r.Account, Role, r.Name, SSOInlinePolicyName, r.InlinePolicy)
+	case r.InlinePolicy == "" && current != nil:
+		return s.DeleteInlinePolicy(ctx, r.Account, Role, r.Name, SSOInlinePolicyName)
 	}
-	err = s.DeleteInlinePolicy(ctx, r.Account, Role, r.Name, SSOInlinePolicyName)
-	if errors.Is(err, ErrNoSuchEntity) {
-		return nil
-	}
-	return err
+	return nil
 }
 
 // DeleteSSORole deletes a permission set's role with its policies (and so

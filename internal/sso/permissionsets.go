@@ -275,10 +275,29 @@ func (s *Service) checkAssignment(ctx context.Context, a Assignment) error {
 	return nil
 }
 
+// checkAccount refuses an account the deployment does not have: a role
+// made there would belong to no one.
+func (s *Service) checkAccount(ctx context.Context, account string) error {
+	if account == s.opts.Account {
+		return nil
+	}
+	_, err := s.roles.Account(ctx, account)
+	if errors.Is(err, iam.ErrNoSuchEntity) {
+		return errorf(ErrNotFound, "Account %s is not an account of this deployment (berth admin create-account makes accounts)", account)
+	}
+	if err != nil {
+		return fmt.Errorf("sso: get account %s: %w", account, err)
+	}
+	return nil
+}
+
 // CreateAccountAssignment assigns a user a permission set in an account and
 // provisions its role there. Assigning again is no error, as in AWS.
 func (s *Service) CreateAccountAssignment(ctx context.Context, a Assignment) error {
 	if err := s.checkAssignment(ctx, a); err != nil {
+		return err
+	}
+	if err := s.checkAccount(ctx, a.Account); err != nil {
 		return err
 	}
 	err := s.store.CreateSSOAssignment(ctx, a.record(s.now().UTC()))

@@ -244,6 +244,10 @@ func TestRoleCredentials(t *testing.T) {
 	wantKind(t, "a set the user does not hold", err, ErrNotFound)
 	_, err = f.RoleCredentials(ctx, tok.AccessToken, "111111111111", "EcrPower")
 	wantKind(t, "an account the user has nothing in", err, ErrNotFound)
+	wantKind(t, "assign in an account the deployment lacks", f.CreateAccountAssignment(ctx, Assignment{InstanceARN: f.inst.ARN,
+		PermissionSetARN: ps.ARN, Account: "111111111111", PrincipalType: "USER", PrincipalID: "whoever"}), ErrNotFound)
+	wantKind(t, "assign a group", f.CreateAccountAssignment(ctx, Assignment{InstanceARN: f.inst.ARN,
+		PermissionSetARN: ps.ARN, Account: account, PrincipalType: "GROUP", PrincipalID: "g"}), ErrValidation)
 
 	// The last assignment's deletion takes the role with it.
 	as, err := f.AccountAssignments(ctx, f.inst.ARN, account, ps.ARN)
