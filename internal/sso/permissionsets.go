@@ -282,7 +282,7 @@ func (s *Service) checkAccount(ctx context.Context, account string) error {
 		return nil
 	}
 	_, err := s.roles.Account(ctx, account)
-	if errors.Is(err, iam.ErrNoSuchEntity) {
+	if errors.Is(err, iam.ErrNoSuchEntity) || errors.Is(err, meta.ErrIAMNotFound) {
 		return errorf(ErrNotFound, "Account %s is not an account of this deployment (berth admin create-account makes accounts)", account)
 	}
 	if err != nil {

@@ -38,7 +38,8 @@ type Roles interface {
 	DeleteSSORole(ctx context.Context, account, name string) error
 	SSORoleSession(ctx context.Context, account, roleName, userName string, duration int) (*iam.AssumedRole, error)
 	// Account is an account of the deployment other than the default one
-	// (berth admin create-account); iam.ErrNoSuchEntity when there is none.
+	// (berth admin create-account); an error matching meta.ErrIAMNotFound
+	// when there is none.
 	Account(ctx context.Context, id string) (*iam.Account, error)
 }
 
