@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sso"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	ssooidctypes "github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
@@ -26,11 +27,25 @@ import (
 // need; the answer is decoded into out.
 func (b *berth) adminCall(t *testing.T, signingName, target string, in, out any) {
 	t.Helper()
+	status, raw := b.signedJSON(t, aws.Credentials{AccessKeyID: testAccessKeyID, SecretAccessKey: testSecretAccessKey}, signingName, target, in)
+	if status != 200 {
+		t.Fatalf("%s: %d %s", target, status, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s: %v: %s", target, err, raw)
+		}
+	}
+}
+
+// signedJSON sends a JSON 1.1 call signed with creds, and answers the
+// status and body.
+func (b *berth) signedJSON(t *testing.T, creds aws.Credentials, signingName, target string, in any) (int, []byte) {
+	t.Helper()
 	body, _ := json.Marshal(in)
 	req, _ := http.NewRequest("POST", b.URL+"/", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", target)
-	creds := aws.Credentials{AccessKeyID: testAccessKeyID, SecretAccessKey: testSecretAccessKey}
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, sha256Hex(body), signingName, testRegion, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -40,13 +55,40 @@ func (b *berth) adminCall(t *testing.T, signingName, target string, in, out any)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("%s: %d %s", target, resp.StatusCode, raw)
+	return resp.StatusCode, raw
+}
+
+// TestSSOAdminAuthorization: the admin APIs are authorized as sso: and
+// identitystore: actions, like any other: an IAM user may call what its
+// policies allow, and is refused the rest in IAM's words.
+func TestSSOAdminAuthorization(t *testing.T) {
+	b := startBerth(t, "", "--default-account", testAccount)
+	ctx := withTimeout(t, time.Minute)
+	root := b.IAM()
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("ops")}); err != nil {
+		t.Fatal(err)
 	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s: %v: %s", target, err, raw)
-		}
+	key, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("ops")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sso:ListInstances","Resource":"*"}]}`
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("ops"), PolicyName: aws.String("sso"), PolicyDocument: aws.String(policy)}); err != nil {
+		t.Fatal(err)
+	}
+	ops := aws.Credentials{AccessKeyID: aws.ToString(key.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(key.AccessKey.SecretAccessKey)}
+	status, body := b.signedJSON(t, ops, "sso", "SWBExternalService.ListInstances", map[string]any{})
+	if status != 200 {
+		t.Fatalf("ListInstances, allowed: %d %s", status, body)
+	}
+	var inst struct {
+		Instances []struct{ InstanceArn string }
+	}
+	json.Unmarshal(body, &inst)
+	status, body = b.signedJSON(t, ops, "sso", "SWBExternalService.CreatePermissionSet", map[string]any{"InstanceArn": inst.Instances[0].InstanceArn, "Name": "Admin"})
+	if want := "is not authorized to perform: sso:CreatePermissionSet on resource: " + inst.Instances[0].InstanceArn; status != 400 ||
+		!strings.Contains(string(body), `"__type":"AccessDeniedException"`) || !strings.Contains(string(body), want) {
+		t.Errorf("CreatePermissionSet, not allowed: %d %s; want AccessDeniedException with %q", status, body, want)
 	}
 }
 
