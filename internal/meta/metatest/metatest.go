@@ -143,6 +143,7 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 		{"SSO/DeviceFlow", testSSODeviceFlow},
 		{"SSO/Tokens", testSSOTokens},
 		{"SSO/ConcurrentRedeem", testSSOConcurrentRedeem},
+		{"SSO/ConcurrentCreate", testSSOConcurrentCreate},
 		{"Vulns/ImportFind", testVulnImportFind},
 		{"Vulns/Replace", testVulnReplace},
 		{"Vulns/AllOrNothing", testVulnAllOrNothing},

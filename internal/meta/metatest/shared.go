@@ -22,7 +22,7 @@ import (
 // a name, AWSCURRENT on one version after concurrent writes, no more
 // creation templates than the limit, one creator of a templated
 // repository, no lost client id of an OIDC provider, one redemption of a refresh
-// token) must hold across connections, not only within one handle's
+// token, one Identity Center instance, one user of a name) must hold across connections, not only within one handle's
 // locks. open returns two
 // handles on one new, empty store; RunShared closes both.
 func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
@@ -52,6 +52,7 @@ func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 		{"PullThrough/ConcurrentRules", testConcurrentPullThroughRules},
 		{"IAM/OIDCProviderConcurrentUpdates", testIAMOIDCProviderConcurrentUpdates},
 		{"SSO/ConcurrentRedeem", testSSOConcurrentRedeem},
+		{"SSO/ConcurrentCreate", testSSOConcurrentCreate},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := open(t)
@@ -168,4 +169,12 @@ func (h *twoHandles) CreateRepositoryWithLifecycle(ctx context.Context, r *meta.
 
 func (h *twoHandles) RedeemSSOToken(ctx context.Context, tokenHash string, tokens ...*meta.SSOToken) error {
 	return h.pick().RedeemSSOToken(ctx, tokenHash, tokens...)
+}
+
+func (h *twoHandles) EnsureSSOInstance(ctx context.Context, inst *meta.SSOInstance) (*meta.SSOInstance, error) {
+	return h.pick().EnsureSSOInstance(ctx, inst)
+}
+
+func (h *twoHandles) CreateSSOUser(ctx context.Context, u *meta.SSOUser) error {
+	return h.pick().CreateSSOUser(ctx, u)
 }

@@ -373,3 +373,48 @@ func testSSOConcurrentRedeem(t *testing.T, s meta.Store) {
 		t.Errorf("%d of %d concurrent redemptions won, want 1", wins, n)
 	}
 }
+
+// testSSOConcurrentCreate: nodes starting at once agree on one instance,
+// and of concurrent creations of one user name exactly one wins, the
+// others told it exists.
+func testSSOConcurrentCreate(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	const n = 6
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		arns  = map[string]bool{}
+		wins  int
+		other []error
+	)
+	for i := range n {
+		wg.Go(func() {
+			inst, err := s.EnsureSSOInstance(ctx, &meta.SSOInstance{ARN: fmt.Sprintf("arn:aws:sso:::instance/ssoins-%016d", i),
+				IdentityStoreID: fmt.Sprintf("d-%010d", i), Account: acctA, CreatedAt: at(i)})
+			uerr := s.CreateSSOUser(ctx, &meta.SSOUser{IdentityStoreID: ssoStore, UserID: fmt.Sprintf("u-%d", i), UserName: "same", CreatedAt: at(i)})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				other = append(other, err)
+				return
+			}
+			arns[inst.ARN] = true
+			switch {
+			case uerr == nil:
+				wins++
+			case !errors.Is(uerr, meta.ErrIAMExists):
+				other = append(other, uerr)
+			}
+		})
+	}
+	wg.Wait()
+	if len(other) > 0 {
+		t.Fatalf("unexpected errors: %v", other)
+	}
+	if len(arns) != 1 {
+		t.Errorf("concurrent EnsureSSOInstance gave %d instances: %v", len(arns), arns)
+	}
+	if wins != 1 {
+		t.Errorf("%d of %d concurrent CreateSSOUser of one name won, want 1", wins, n)
+	}
+}

@@ -18,22 +18,20 @@ import (
 // IAM Identity Center. Lists are JSON arrays; names compare by their
 // lower-cased key columns.
 
+// EnsureSSOInstance inserts unless the one row exists (its singleton
+// column is unique), then reads the row: two nodes starting at once agree.
 func (s *Store) EnsureSSOInstance(ctx context.Context, inst *meta.SSOInstance) (*meta.SSOInstance, error) {
 	var out meta.SSOInstance
 	err := s.write(ctx, "ensure sso instance", func(tx pgx.Tx) error {
-		var created pgtype.Timestamptz
-		err := tx.QueryRow(ctx, `SELECT arn, identity_store_id, account, created_at FROM sso_instances ORDER BY created_at, arn LIMIT 1`).
-			Scan(&out.ARN, &out.IdentityStoreID, &out.Account, &created)
-		if err == nil {
-			out.CreatedAt = fromTS(created)
-			return nil
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
+		_, err := tx.Exec(ctx, `INSERT INTO sso_instances (arn, identity_store_id, account, created_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (singleton) DO NOTHING`, inst.ARN, inst.IdentityStoreID, inst.Account, ts(inst.CreatedAt))
+		if err != nil {
 			return err
 		}
-		out = *inst
-		_, err = tx.Exec(ctx, `INSERT INTO sso_instances (arn, identity_store_id, account, created_at) VALUES ($1, $2, $3, $4)`,
-			inst.ARN, inst.IdentityStoreID, inst.Account, ts(inst.CreatedAt))
+		var created pgtype.Timestamptz
+		err = tx.QueryRow(ctx, `SELECT arn, identity_store_id, account, created_at FROM sso_instances`).
+			Scan(&out.ARN, &out.IdentityStoreID, &out.Account, &created)
+		out.CreatedAt = fromTS(created)
 		return err
 	})
 	if err != nil {
@@ -85,10 +83,10 @@ func (s *Store) CreateSSOUser(ctx context.Context, u *meta.SSOUser) error {
 		if found {
 			return iamErr(meta.ErrIAMExists, meta.SSOWhatUser, u.UserName)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO sso_users (`+ssoUserColumns+`, user_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		return insertOnce(ctx, tx, iamErr(meta.ErrIAMExists, meta.SSOWhatUser, u.UserName),
+			`INSERT INTO sso_users (`+ssoUserColumns+`, user_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
 			u.IdentityStoreID, u.UserID, u.UserName, u.DisplayName, u.GivenName, u.FamilyName, emailsJSON(u.Emails), u.PasswordHash,
 			ts(u.CreatedAt), strings.ToLower(u.UserName))
-		return err
 	})
 }
 
@@ -126,6 +124,17 @@ func (s *Store) ListSSOUsers(ctx context.Context, identityStoreID string) ([]*me
 		out = append(out, u)
 	}
 	return out, rows.Err()
+}
+
+// insertOnce runs an INSERT … ON CONFLICT DO NOTHING and answers exists
+// when it inserted nothing: the check before it may race with another
+// transaction under READ COMMITTED, the unique constraints do not.
+func insertOnce(ctx context.Context, tx pgx.Tx, exists error, query string, args ...any) error {
+	tag, err := tx.Exec(ctx, query, args...)
+	if err == nil && tag.RowsAffected() == 0 {
+		return exists
+	}
+	return err
 }
 
 // affected turns "no row matched" into notFound.
@@ -188,10 +197,10 @@ func (s *Store) CreatePermissionSet(ctx context.Context, ps *meta.SSOPermissionS
 		if found {
 			return iamErr(meta.ErrIAMExists, meta.SSOWhatPermissionSet, ps.Name)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO sso_permission_sets (`+permissionSetColumns+`, name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		return insertOnce(ctx, tx, iamErr(meta.ErrIAMExists, meta.SSOWhatPermissionSet, ps.Name),
+			`INSERT INTO sso_permission_sets (`+permissionSetColumns+`, name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
 			ps.ARN, ps.InstanceARN, ps.Name, ps.Description, ps.SessionDuration, jsonList(ps.ManagedPolicies), ps.InlinePolicy,
 			ts(ps.CreatedAt), strings.ToLower(ps.Name))
-		return err
 	})
 }
 
@@ -225,7 +234,7 @@ func (s *Store) ListPermissionSets(ctx context.Context, instanceARN string) ([]*
 
 func (s *Store) UpdatePermissionSet(ctx context.Context, arn string, update func(ps *meta.SSOPermissionSet) error) error {
 	return s.write(ctx, "update permission set", func(tx pgx.Tx) error {
-		ps, err := scanPermissionSet(tx.QueryRow(ctx, `SELECT `+permissionSetColumns+` FROM sso_permission_sets WHERE arn = $1`, arn))
+		ps, err := scanPermissionSet(tx.QueryRow(ctx, `SELECT `+permissionSetColumns+` FROM sso_permission_sets WHERE arn = $1 FOR UPDATE`, arn))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return iamErr(meta.ErrIAMNotFound, meta.SSOWhatPermissionSet, arn)
 		}
@@ -281,9 +290,8 @@ func (s *Store) CreateSSOAssignment(ctx context.Context, a *meta.SSOAssignment) 
 		if found {
 			return iamErr(meta.ErrIAMExists, meta.SSOWhatAssignment, assignmentName(a))
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO sso_assignments (instance_arn, permission_set_arn, account, principal_type, principal_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		return insertOnce(ctx, tx, iamErr(meta.ErrIAMExists, meta.SSOWhatAssignment, assignmentName(a)), `INSERT INTO sso_assignments (instance_arn, permission_set_arn, account, principal_type, principal_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
 			a.InstanceARN, a.PermissionSetARN, a.Account, a.PrincipalType, a.PrincipalID, ts(a.CreatedAt))
-		return err
 	})
 }
 
@@ -328,9 +336,8 @@ func (s *Store) CreateSSOClient(ctx context.Context, c *meta.SSOClient) error {
 		if found {
 			return iamErr(meta.ErrIAMExists, meta.SSOWhatClient, c.ClientID)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO sso_clients (client_id, secret_hash, name, type, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		return insertOnce(ctx, tx, iamErr(meta.ErrIAMExists, meta.SSOWhatClient, c.ClientID), `INSERT INTO sso_clients (client_id, secret_hash, name, type, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
 			c.ClientID, c.SecretHash, c.Name, c.Type, jsonList(c.Scopes), ts(c.CreatedAt), ts(c.ExpiresAt))
-		return err
 	})
 }
 
@@ -382,9 +389,9 @@ func (s *Store) CreateDeviceAuthorization(ctx context.Context, d *meta.SSODevice
 		if found {
 			return iamErr(meta.ErrIAMExists, meta.SSOWhatDevice, d.UserCode)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO sso_device_authorizations (`+deviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		return insertOnce(ctx, tx, iamErr(meta.ErrIAMExists, meta.SSOWhatDevice, d.UserCode),
+			`INSERT INTO sso_device_authorizations (`+deviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
 			d.DeviceCodeHash, d.UserCode, d.ClientID, d.StartURL, d.Interval, ts(d.CreatedAt), ts(d.ExpiresAt), d.ApprovedBy, ts(d.ApprovedAt), ts(d.LastPolledAt))
-		return err
 	})
 }
 
@@ -411,7 +418,7 @@ func (s *Store) PollDeviceAuthorization(ctx context.Context, deviceCodeHash stri
 	var d *meta.SSODeviceAuthorization
 	err := s.write(ctx, "poll device authorization", func(tx pgx.Tx) error {
 		var err error
-		d, err = scanDevice(tx.QueryRow(ctx, `SELECT `+deviceColumns+` FROM sso_device_authorizations WHERE device_code_hash = $1`, deviceCodeHash))
+		d, err = scanDevice(tx.QueryRow(ctx, `SELECT `+deviceColumns+` FROM sso_device_authorizations WHERE device_code_hash = $1 FOR UPDATE`, deviceCodeHash))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return iamErr(meta.ErrIAMNotFound, meta.SSOWhatDevice, "")
 		}

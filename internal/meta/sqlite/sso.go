@@ -15,22 +15,21 @@ import (
 // IAM Identity Center. Lists are JSON arrays; names compare by their
 // lower-cased key columns.
 
+// EnsureSSOInstance inserts unless the one row exists (its singleton
+// column is unique), then reads the row: two processes on one database
+// agree.
 func (s *Store) EnsureSSOInstance(ctx context.Context, inst *meta.SSOInstance) (*meta.SSOInstance, error) {
 	var out meta.SSOInstance
 	err := s.write(ctx, "ensure sso instance", func(tx *wtx) error {
-		var created sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT arn, identity_store_id, account, created_at FROM sso_instances ORDER BY created_at, arn LIMIT 1`).
-			Scan(&out.ARN, &out.IdentityStoreID, &out.Account, &created)
-		if err == nil {
-			out.CreatedAt = fromNanos(created)
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sso_instances (arn, identity_store_id, account, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (singleton) DO NOTHING`, inst.ARN, inst.IdentityStoreID, inst.Account, nanos(inst.CreatedAt))
+		if err != nil {
 			return err
 		}
-		out = *inst
-		_, err = tx.ExecContext(ctx, `INSERT INTO sso_instances (arn, identity_store_id, account, created_at) VALUES (?, ?, ?, ?)`,
-			inst.ARN, inst.IdentityStoreID, inst.Account, nanos(inst.CreatedAt))
+		var created sql.NullInt64
+		err = tx.QueryRowContext(ctx, `SELECT arn, identity_store_id, account, created_at FROM sso_instances`).
+			Scan(&out.ARN, &out.IdentityStoreID, &out.Account, &created)
+		out.CreatedAt = fromNanos(created)
 		return err
 	})
 	if err != nil {

@@ -4,6 +4,7 @@
 -- kept as SHA-256 hashes (hex) only. Lists (emails, managed policies,
 -- scopes) are JSON arrays read and written whole.
 CREATE TABLE sso_instances (
+    singleton         integer NOT NULL DEFAULT 1 UNIQUE CHECK (singleton = 1), -- one instance per deployment
     arn               text COLLATE "C" PRIMARY KEY,
     identity_store_id text COLLATE "C" NOT NULL,
     account           text COLLATE "C" NOT NULL,
