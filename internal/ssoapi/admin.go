@@ -113,16 +113,44 @@ func (a *API) describePermissionSet(ctx context.Context, _ *awsapi.Call, in *per
 	return permissionSetOf(ps), nil
 }
 
-func (a *API) listPermissionSets(ctx context.Context, _ *awsapi.Call, in *instanceIn) (any, error) {
+type listPermissionSetsIn struct {
+	instanceIn
+	paging
+}
+
+// paging is the admin list operations' MaxResults and NextToken.
+type paging struct {
+	MaxResults int    `json:"MaxResults"`
+	NextToken  string `json:"NextToken"`
+}
+
+// badToken refuses a NextToken no page answered.
+func badToken() error {
+	return awsapi.Errorf("ValidationException", "NextToken is not one this operation answered")
+}
+
+// withNext adds NextToken to an answer when there is a next page.
+func withNext(out map[string]any, next string) map[string]any {
+	if next != "" {
+		out["NextToken"] = next
+	}
+	return out
+}
+
+func (a *API) listPermissionSets(ctx context.Context, _ *awsapi.Call, in *listPermissionSetsIn) (any, error) {
 	list, err := a.sso.PermissionSets(ctx, in.InstanceArn)
 	if err != nil {
 		return nil, err
+	}
+	list, next, ok := page(list, func(ps *meta.SSOPermissionSet) string { return ps.ARN }, in.MaxResults, in.NextToken)
+	if !ok {
+		return nil, badToken()
 	}
 	arns := []string{}
 	for _, ps := range list {
 		arns = append(arns, ps.ARN)
 	}
-	return map[string]any{"PermissionSets": arns}, nil
+	return withNext(map[string]any{"PermissionSets": arns}, next), nil
 }
 
 func (a *API) deletePermissionSet(ctx context.Context, _ *awsapi.Call, in *permissionSetIn) (any, error) {
@@ -235,6 +263,7 @@ func (a *API) deleteAccountAssignment(ctx context.Context, c *awsapi.Call, in *a
 
 type listAssignmentsIn struct {
 	permissionSetIn
+	paging
 	AccountID string `json:"AccountId"`
 }
 
@@ -250,9 +279,13 @@ func (a *API) listAccountAssignments(ctx context.Context, _ *awsapi.Call, in *li
 	if err != nil {
 		return nil, err
 	}
+	list, next, ok := page(list, func(as *meta.SSOAssignment) string { return as.PrincipalType + "/" + as.PrincipalID }, in.MaxResults, in.NextToken)
+	if !ok {
+		return nil, badToken()
+	}
 	out := []assignmentOut{}
 	for _, as := range list {
 		out = append(out, assignmentOut{AccountID: as.Account, PermissionSetArn: as.PermissionSetARN, PrincipalType: as.PrincipalType, PrincipalID: as.PrincipalID})
 	}
-	return map[string]any{"AccountAssignments": out}, nil
+	return withNext(map[string]any{"AccountAssignments": out}, next), nil
 }

@@ -99,6 +99,7 @@ func (a *API) describeUser(ctx context.Context, _ *awsapi.Call, in *userIn) (any
 }
 
 type listUsersIn struct {
+	paging
 	IdentityStoreID string `json:"IdentityStoreId"`
 	Filters         []struct {
 		AttributePath  string `json:"AttributePath"`
@@ -122,11 +123,15 @@ func (a *API) listUsers(ctx context.Context, _ *awsapi.Call, in *listUsersIn) (a
 	if err != nil {
 		return nil, err
 	}
+	list, next, ok := page(list, func(u *meta.SSOUser) string { return strings.ToLower(u.UserName) }, in.MaxResults, in.NextToken)
+	if !ok {
+		return nil, badToken()
+	}
 	out := []userOut{}
 	for _, u := range list {
 		out = append(out, userOf(u))
 	}
-	return map[string]any{"Users": out}, nil
+	return withNext(map[string]any{"Users": out}, next), nil
 }
 
 func (a *API) deleteUser(ctx context.Context, _ *awsapi.Call, in *userIn) (any, error) {

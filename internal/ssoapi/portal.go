@@ -12,6 +12,21 @@ type portalIn struct {
 	AccessToken string `json:"accessToken"`
 	AccountID   string `json:"accountId"`
 	RoleName    string `json:"roleName"`
+	MaxResults  int    `json:"maxResults"`
+	NextToken   string `json:"nextToken"`
+}
+
+// portalPage is a page of a portal list, in the portal's words.
+func portalPage[T any](items []T, key func(T) string, in *portalIn, name string) (map[string]any, error) {
+	items, next, ok := page(items, key, in.MaxResults, in.NextToken)
+	if !ok {
+		return nil, awsapi.Errorf("InvalidRequestException", "nextToken is not one this operation answered")
+	}
+	out := map[string]any{name: items}
+	if next != "" {
+		out["nextToken"] = next
+	}
+	return out, nil
 }
 
 func (a *API) getRoleCredentials(ctx context.Context, _ *awsapi.Call, in *portalIn) (any, error) {
@@ -38,7 +53,7 @@ func (a *API) listAccounts(ctx context.Context, _ *awsapi.Call, in *portalIn) (a
 		// Berth's accounts have no names; the id is the name.
 		out = append(out, accountOut{AccountID: id, AccountName: id})
 	}
-	return map[string]any{"accountList": out}, nil
+	return portalPage(out, func(a accountOut) string { return a.AccountID }, in, "accountList")
 }
 
 type roleOut struct {
@@ -55,7 +70,7 @@ func (a *API) listAccountRoles(ctx context.Context, _ *awsapi.Call, in *portalIn
 	for _, r := range roles {
 		out = append(out, roleOut{RoleName: r, AccountID: in.AccountID})
 	}
-	return map[string]any{"roleList": out}, nil
+	return portalPage(out, func(r roleOut) string { return r.RoleName }, in, "roleList")
 }
 
 func (a *API) logout(ctx context.Context, _ *awsapi.Call, in *portalIn) (any, error) {

@@ -48,7 +48,7 @@ func (a *API) Admin() *awsapi.Service {
 			awsapi.Op("ListInstances", on[listInstancesIn](a), a.listInstances),
 			awsapi.Op("CreatePermissionSet", on[createPermissionSetIn](a), a.createPermissionSet),
 			awsapi.Op("DescribePermissionSet", on[permissionSetIn](a), a.describePermissionSet),
-			awsapi.Op("ListPermissionSets", on[instanceIn](a), a.listPermissionSets),
+			awsapi.Op("ListPermissionSets", on[listPermissionSetsIn](a), a.listPermissionSets),
 			awsapi.Op("DeletePermissionSet", on[permissionSetIn](a), a.deletePermissionSet),
 			awsapi.Op("AttachManagedPolicyToPermissionSet", on[managedPolicyIn](a), a.attachManagedPolicy),
 			awsapi.Op("DetachManagedPolicyFromPermissionSet", on[managedPolicyIn](a), a.detachManagedPolicy),

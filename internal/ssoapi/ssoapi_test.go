@@ -2,6 +2,7 @@ package ssoapi
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/berth-registry/berth/internal/awsapi"
@@ -78,5 +79,37 @@ func TestOIDCErrorMembers(t *testing.T) {
 	}
 	if oidcError(errors.New("disk on fire")) != nil {
 		t.Error("a fault was worded as a refusal")
+	}
+}
+
+func TestPage(t *testing.T) {
+	items := []string{"a", "b", "c", "d", "e"}
+	id := func(s string) string { return s }
+	var got []string
+	next := ""
+	for i := 0; ; i++ {
+		p, n, ok := page(items, id, 2, next)
+		if !ok {
+			t.Fatalf("page %d: token %q refused", i, next)
+		}
+		got = append(got, p...)
+		if n == "" {
+			break
+		}
+		next = n
+	}
+	if strings.Join(got, "") != "abcde" {
+		t.Errorf("pages joined = %v", got)
+	}
+	if p, n, _ := page(items, id, 0, ""); len(p) != 5 || n != "" {
+		t.Errorf("no MaxResults: %v %q", p, n)
+	}
+	if _, _, ok := page(items, id, 2, "%%%"); ok {
+		t.Error("a token no page answered was accepted")
+	}
+	// A token stays good when the item it names is deleted meanwhile.
+	_, n, _ := page(items, id, 2, "")
+	if p, _, _ := page([]string{"a", "c", "d"}, id, 2, n); strings.Join(p, "") != "cd" {
+		t.Errorf("after a deletion: %v", p)
 	}
 }
