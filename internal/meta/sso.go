@@ -218,7 +218,7 @@ type SSOStore interface {
 	// in its place, together: a refresh token is used once.
 	RedeemSSOToken(ctx context.Context, tokenHash string, tokens ...*SSOToken) error
 	DeleteSSOToken(ctx context.Context, tokenHash string) error
-	// DeleteSSOExpiredBefore deletes device authorizations and tokens that
-	// expired before t, and reports how many.
+	// DeleteSSOExpiredBefore deletes device authorizations, tokens and
+	// client registrations that expired before t, and reports how many.
 	DeleteSSOExpiredBefore(ctx context.Context, t time.Time) (int, error)
 }

@@ -50,6 +50,8 @@ func (s *Service) RegisterClient(ctx context.Context, name, clientType string, s
 	if err != nil {
 		return nil, fmt.Errorf("sso: register client: %w", err)
 	}
+	// Registrations are unauthenticated: expired ones must not pile up.
+	s.sweep(ctx, now)
 	return c, nil
 }
 
@@ -287,7 +289,8 @@ func (s *Service) refresh(ctx context.Context, req TokenRequest) (*Tokens, error
 	return toks, nil
 }
 
-// sweep deletes what expired a day ago; a failure is only logged.
+// sweep deletes what expired a day ago (device codes, tokens, client
+// registrations); a failure is only logged.
 func (s *Service) sweep(ctx context.Context, now time.Time) {
 	if _, err := s.store.DeleteSSOExpiredBefore(ctx, now.Add(-24*time.Hour)); err != nil {
 		s.log.WarnContext(ctx, "delete expired sso tokens", "err", err)

@@ -332,10 +332,15 @@ func testSSOTokens(t *testing.T, s meta.Store) {
 	if err := s.CreateDeviceAuthorization(ctx, &meta.SSODeviceAuthorization{DeviceCodeHash: "d", UserCode: "X", Interval: 1, CreatedAt: at(0), ExpiresAt: at(100)}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.DeleteSSOExpiredBefore(ctx, at(1000))
-	if err != nil || n != 2 {
-		t.Errorf("DeleteSSOExpiredBefore = %d, %v; want 2 (a1 and the authorization)", n, err)
+	if err := s.CreateSSOClient(ctx, &meta.SSOClient{ClientID: "old", SecretHash: "x", Type: "public", CreatedAt: at(0), ExpiresAt: at(500)}); err != nil {
+		t.Fatal(err)
 	}
+	n, err := s.DeleteSSOExpiredBefore(ctx, at(1000))
+	if err != nil || n != 3 {
+		t.Errorf("DeleteSSOExpiredBefore = %d, %v; want 3 (a1, the authorization, the client)", n, err)
+	}
+	_, err = s.GetSSOClient(ctx, "old")
+	wantIAM(t, "GetSSOClient(expired, swept)", err, meta.ErrIAMNotFound, meta.SSOWhatClient, "old", "")
 	if _, err := s.GetSSOToken(ctx, "r2"); err != nil {
 		t.Errorf("a live token was swept: %v", err)
 	}

@@ -497,6 +497,7 @@ func (s *Store) DeleteSSOExpiredBefore(ctx context.Context, t time.Time) (int, e
 		for _, q := range []string{
 			`DELETE FROM sso_device_authorizations WHERE expires_at < $1`,
 			`DELETE FROM sso_tokens WHERE expires_at < $1`,
+			`DELETE FROM sso_clients WHERE expires_at < $1`,
 		} {
 			res, err := tx.Exec(ctx, q, ts(t))
 			if err != nil {

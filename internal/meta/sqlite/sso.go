@@ -487,6 +487,7 @@ func (s *Store) DeleteSSOExpiredBefore(ctx context.Context, t time.Time) (int, e
 		for _, q := range []string{
 			`DELETE FROM sso_device_authorizations WHERE expires_at < ?`,
 			`DELETE FROM sso_tokens WHERE expires_at < ?`,
+			`DELETE FROM sso_clients WHERE expires_at < ?`,
 		} {
 			res, err := tx.ExecContext(ctx, q, nanos(t))
 			if err != nil {

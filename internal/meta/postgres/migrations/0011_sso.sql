@@ -62,6 +62,8 @@ CREATE TABLE sso_clients (
     expires_at  timestamptz
 );
 
+CREATE INDEX sso_clients_expiry ON sso_clients (expires_at);
+
 CREATE TABLE sso_device_authorizations (
     device_code_hash text COLLATE "C" PRIMARY KEY,
     user_code        text COLLATE "C" NOT NULL UNIQUE,

@@ -62,6 +62,8 @@ CREATE TABLE sso_clients (
     expires_at  INTEGER
 ) WITHOUT ROWID;
 
+CREATE INDEX sso_clients_expiry ON sso_clients (expires_at);
+
 CREATE TABLE sso_device_authorizations (
     device_code_hash TEXT PRIMARY KEY,
     user_code        TEXT NOT NULL UNIQUE,
