@@ -276,7 +276,7 @@ PORT=$(free_port)
 backends=()
 # Short IAM Identity Center lifetimes, so that block 7 sees a token refresh
 # and expired role credentials within seconds.
-SSO_FLAGS="--sso-access-token-ttl 5s --sso-role-session-limit 20s"
+SSO_FLAGS="--sso-access-token-ttl 15s --sso-role-session-limit 20s"
 REG=127.0.0.1:$PORT
 ENDPOINT=http://$REG
 : >"$TMP/berth.log"
@@ -1227,8 +1227,9 @@ log "7. IAM Identity Center (SSO) profiles with the AWS CLI"
 # assignment; a developer signs in with an sso_session profile through the
 # device flow (the browser's part, the sign-in page, is e2e/ssoweb_test.go:
 # here berth admin sso approve stands in for it) and uses the profile. The
-# server runs with a 5s access token (--sso-access-token-ttl), so botocore
-# refreshes it on every use, and 20s role credentials
+# server runs with a 15s access token (--sso-access-token-ttl), so botocore
+# refreshes it on every use (it refreshes within 15 minutes of expiry), and
+# 20s role credentials
 # (--sso-role-session-limit), so they can be seen to expire.
 SSO_DIR=$TMP/sso
 mkdir -p "$SSO_DIR/home"
@@ -1350,7 +1351,7 @@ t_sso_refresh() {
   local before after out old_refresh client secret
   before=$(sso_cache)
   old_refresh=$(printf '%s' "$before" | json 'd["refreshToken"]')
-  sleep 6 # past the access token's 5s
+  sleep 16 # past the access token's 15s
   rm -rf "$SSO_DIR/home/.aws/cli/cache"
   sso_aws sts get-caller-identity --profile dev >/dev/null
   after=$(sso_cache)
@@ -1360,6 +1361,11 @@ t_sso_refresh() {
   if [ "$old_refresh" = "$(printf '%s' "$after" | json 'd["refreshToken"]')" ]; then
     echo "the refresh token was not rotated"; return 1
   fi
+  # The new access token opens the portal (within its 15s), the old one
+  # no longer does, and the used refresh token is refused.
+  out=$(show sso_aws sso list-account-roles --access-token "$(printf '%s' "$after" | json 'd["accessToken"]')" --account-id "$ACCOUNT" \
+    --query 'roleList[].roleName' --output text)
+  expect_eq "aws sso list-account-roles" "$out" EcrPower
   out=$(show_all must_fail sso_aws sso list-accounts --access-token "$(printf '%s' "$before" | json 'd["accessToken"]')")
   expect_contains "the expired access token" "$out" "(UnauthorizedException)"
   client=$(json 'd["clientId"]' <"$SSO_DIR/client.json")
@@ -1367,9 +1373,6 @@ t_sso_refresh() {
   out=$(show_all must_fail sso_aws sso-oidc create-token --client-id "$client" --client-secret "$secret" \
     --grant-type refresh_token --refresh-token "$old_refresh")
   expect_contains "a used refresh token" "$out" "(InvalidGrantException)"
-  out=$(show sso_aws sso list-account-roles --access-token "$(printf '%s' "$after" | json 'd["accessToken"]')" --account-id "$ACCOUNT" \
-    --query 'roleList[].roleName' --output text)
-  expect_eq "aws sso list-account-roles" "$out" EcrPower
 }
 check "the expired access token refreshes itself (botocore's SSO token provider, refresh_token grant, rotated once)" t_sso_refresh
 
