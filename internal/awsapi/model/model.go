@@ -1,7 +1,7 @@
 // Package model exposes the AWS service models that are Berth's API
-// contract — ECR, ECR Public, STS and IAM, embedded from botocore (see
-// data/NOTICE) — and validates request input against them the way AWS does
-// before any handler runs.
+// contract — ECR, ECR Public, STS, IAM, Secrets Manager and IAM Identity
+// Center's four, embedded from botocore (see data/NOTICE) — and validates
+// request input against them the way AWS does before any handler runs.
 //
 // A Model is loaded once, lazily, by Service and is immutable afterwards, so
 // it is safe for concurrent use. Everything ValidateInput needs per shape
