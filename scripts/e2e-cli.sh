@@ -277,6 +277,9 @@ export NO_PROXY=127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY} no_proxy=127.0.0.1,lo
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
 backends=()
+# Short IAM Identity Center lifetimes, so that block 7 sees a token refresh
+# and expired role credentials within seconds.
+SSO_FLAGS="--sso-access-token-ttl 15s --sso-role-session-limit 20s"
 REG=127.0.0.1:$PORT
 ENDPOINT=http://$REG
 : >"$TMP/berth.log"
@@ -290,7 +293,7 @@ if [ "$NODES" -gt 1 ]; then
     BERTH_ACCESS_KEY_ID=$TEST_ACCESS_KEY_ID BERTH_SECRET_ACCESS_KEY=$TEST_SECRET_ACCESS_KEY BERTH_TOKEN_KEY=$TEST_TOKEN_KEY \
       BERTH_S3_ACCESS_KEY_ID=$E2E_S3_ACCESS_KEY_ID BERTH_S3_SECRET_ACCESS_KEY=$E2E_S3_SECRET_ACCESS_KEY \
       "$TMP/bin/berth" serve --listen "$node" --public-url "$ENDPOINT" --data "$TMP/berth-data-$n" \
-      --meta "$E2E_META" --blobs "$E2E_BLOBS" --log-level debug >>"$TMP/berth.log" 2>&1 &
+      --meta "$E2E_META" --blobs "$E2E_BLOBS" --log-level debug $SSO_FLAGS >>"$TMP/berth.log" 2>&1 &
     BERTH_PIDS+=($!)
   done
   BERTH_PID=${BERTH_PIDS[0]}
@@ -299,7 +302,7 @@ if [ "$NODES" -gt 1 ]; then
   echo "$NODES nodes behind a round-robin proxy at $REG: ${backends[*]}"
 else
   BERTH_ACCESS_KEY_ID=$TEST_ACCESS_KEY_ID BERTH_SECRET_ACCESS_KEY=$TEST_SECRET_ACCESS_KEY BERTH_TOKEN_KEY=$TEST_TOKEN_KEY \
-    "$TMP/bin/berth" serve --listen "$REG" --data "$TMP/berth-data" --log-level debug >"$TMP/berth.log" 2>&1 &
+    "$TMP/bin/berth" serve --listen "$REG" --data "$TMP/berth-data" --log-level debug $SSO_FLAGS >"$TMP/berth.log" 2>&1 &
   BERTH_PIDS+=($!)
   BERTH_PID=$!
 fi
@@ -1389,6 +1392,188 @@ t_pub_bad_input() {
 }
 check "aws ecr-public bad input: another region, oversize catalog text, a logo that is not an image" t_pub_bad_input
 # END ECR Public
+
+# ---------------------------------------------------------------------------
+# BEGIN SSO (issue 16)
+log "8. IAM Identity Center (SSO) profiles with the AWS CLI"
+# An admin makes a user, an ECR power user permission set and its
+# assignment; a developer signs in with an sso_session profile through the
+# device flow (the browser's part, the sign-in page, is e2e/ssoweb_test.go:
+# here berth admin sso approve stands in for it) and uses the profile. The
+# server runs with a 15s access token (--sso-access-token-ttl), so botocore
+# refreshes it on every use (it refreshes within 15 minutes of expiry), and
+# 20s role credentials
+# (--sso-role-session-limit), so they can be seen to expire.
+SSO_DIR=$TMP/sso
+mkdir -p "$SSO_DIR/home"
+if [ "$NODES" -gt 1 ]; then SSO_STORE=(--meta "$E2E_META"); else SSO_STORE=(--data "$TMP/berth-data"); fi
+
+# sso_aws runs the CLI as a developer whose only credentials are the SSO
+# profile: its own home (the SSO token cache) and config file.
+sso_aws() {
+  (
+    unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+    export HOME=$SSO_DIR/home AWS_CONFIG_FILE=$SSO_DIR/config AWS_SHARED_CREDENTIALS_FILE=$SSO_DIR/credentials
+    aws "$@"
+  )
+}
+
+t_sso_admin() {
+  local out inst store user ps
+  out=$(show aws sso-admin list-instances)
+  inst=$(printf '%s' "$out" | json 'd["Instances"][0]["InstanceArn"]')
+  store=$(printf '%s' "$out" | json 'd["Instances"][0]["IdentityStoreId"]')
+  user=$(show aws identitystore create-user --identity-store-id "$store" --user-name alice --display-name "Alice Dev" \
+    --name GivenName=Alice,FamilyName=Dev --emails Value=alice@example.com,Type=work,Primary=true --query UserId --output text)
+  ps=$(show aws sso-admin create-permission-set --instance-arn "$inst" --name EcrPower --session-duration PT1H \
+    --query PermissionSet.PermissionSetArn --output text)
+  aws sso-admin attach-managed-policy-to-permission-set --instance-arn "$inst" --permission-set-arn "$ps" \
+    --managed-policy-arn arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser
+  out=$(show aws sso-admin create-account-assignment --instance-arn "$inst" --permission-set-arn "$ps" \
+    --target-id "$ACCOUNT" --target-type AWS_ACCOUNT --principal-type USER --principal-id "$user" \
+    --query AccountAssignmentCreationStatus.Status --output text)
+  expect_eq "assignment status" "$out" SUCCEEDED
+  out=$(show aws sso-admin list-account-assignments --instance-arn "$inst" --account-id "$ACCOUNT" --permission-set-arn "$ps" \
+    --query 'AccountAssignments[0].PrincipalId' --output text)
+  expect_eq "list-account-assignments" "$out" "$user"
+  out=$(show aws iam list-roles --path-prefix /aws-reserved/sso.amazonaws.com/ --query 'Roles[0].RoleName' --output text)
+  expect_contains "the permission set's role" "$out" AWSReservedSSO_EcrPower_
+  printf 'correct horse battery\n' | "$TMP/bin/berth" admin sso set-password "${SSO_STORE[@]}" --user alice --password-stdin
+  out=$(show_all must_fail aws sso-admin describe-permission-set --instance-arn "$inst" --permission-set-arn "${ps%/*}/ps-0000000000000000")
+  expect_contains "a permission set that does not exist" "$out" "(ResourceNotFoundException)"
+  aws ecr create-repository --repository-name sso-repo >/dev/null
+}
+check "aws sso-admin / identitystore: user, EcrPower permission set (AmazonEC2ContainerRegistryPowerUser), assignment SUCCEEDED; berth admin sso set-password" t_sso_admin
+
+t_sso_sign_in() {
+  local out client secret dev device code tok
+  cat >"$SSO_DIR/config" <<EOF
+[default]
+# The CLI would otherwise fetch an http:// parameter (the start URL).
+cli_follow_urlparam = false
+
+[profile dev]
+sso_session = berth
+sso_account_id = $ACCOUNT
+sso_role_name = EcrPower
+region = $REGION
+
+[sso-session berth]
+sso_start_url = $ENDPOINT/start
+sso_region = $REGION
+sso_registration_scopes = sso:account:access
+EOF
+  out=$(show sso_aws sso-oidc register-client --client-name e2e-cli --client-type public)
+  client=$(printf '%s' "$out" | json 'd["clientId"]')
+  secret=$(printf '%s' "$out" | json 'd["clientSecret"]')
+  printf '%s' "$out" >"$SSO_DIR/client.json"
+  dev=$(show sso_aws sso-oidc start-device-authorization --client-id "$client" --client-secret "$secret" --start-url "$ENDPOINT/start")
+  device=$(printf '%s' "$dev" | json 'd["deviceCode"]')
+  code=$(printf '%s' "$dev" | json 'd["userCode"]')
+  expect_eq "verificationUriComplete" "$(printf '%s' "$dev" | json 'd["verificationUriComplete"]')" "$ENDPOINT/device?user_code=$code"
+  out=$(show_all must_fail sso_aws sso-oidc create-token --client-id "$client" --client-secret "$secret" \
+    --grant-type urn:ietf:params:oauth:grant-type:device_code --device-code "$device")
+  expect_contains "create-token before approval" "$out" "(AuthorizationPendingException) when calling the CreateToken operation"
+  "$TMP/bin/berth" admin sso approve "${SSO_STORE[@]}" --user-code "$code" --user alice
+  sleep 1.1 # the polling interval
+  tok=$(show sso_aws sso-oidc create-token --client-id "$client" --client-secret "$secret" \
+    --grant-type urn:ietf:params:oauth:grant-type:device_code --device-code "$device")
+  printf '%s' "$tok" >"$SSO_DIR/token.json"
+  out=$(show_all must_fail sso_aws sso-oidc create-token --client-id "$client" --client-secret "$secret" \
+    --grant-type urn:ietf:params:oauth:grant-type:device_code --device-code "$device")
+  expect_contains "a device code is redeemed once" "$out" "(InvalidGrantException)"
+  # The token cache entry, as botocore's SSO login writes it:
+  # ~/.aws/sso/cache/<sha1 of the session name>.json.
+  HOME="$SSO_DIR/home" python3 - "$SSO_DIR/client.json" "$SSO_DIR/token.json" "$ENDPOINT/start" "$REGION" <<'EOF'
+import datetime, hashlib, json, os, sys
+client, token = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+now = datetime.datetime.now(datetime.timezone.utc)
+iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
+entry = {
+    "startUrl": sys.argv[3], "region": sys.argv[4], "accessToken": token["accessToken"],
+    "expiresAt": iso(now + datetime.timedelta(seconds=token["expiresIn"])),
+    "clientId": client["clientId"], "clientSecret": client["clientSecret"],
+    "registrationExpiresAt": iso(datetime.datetime.fromtimestamp(client["clientSecretExpiresAt"], datetime.timezone.utc)),
+    "refreshToken": token["refreshToken"],
+}
+d = os.path.expanduser("~/.aws/sso/cache")
+os.makedirs(d, exist_ok=True)
+with open(os.path.join(d, hashlib.sha1(b"berth").hexdigest() + ".json"), "w") as f:
+    json.dump(entry, f)
+EOF
+}
+check "aws sso-oidc register-client / start-device-authorization / create-token (pending, approved, once); the SSO token cache" t_sso_sign_in
+
+sso_cache() { cat "$SSO_DIR/home/.aws/sso/cache/$(printf berth | sha1sum | cut -d' ' -f1).json"; }
+
+t_sso_profile() {
+  local out
+  out=$(show sso_aws sts get-caller-identity --profile dev --query Arn --output text)
+  case $out in
+    "arn:aws:sts::$ACCOUNT:assumed-role/AWSReservedSSO_EcrPower_"????????????????"/alice") ;;
+    *) echo "get-caller-identity --profile dev: $out"; return 1 ;;
+  esac
+  out=$(show sso_aws ecr describe-repositories --profile dev --query 'repositories[].repositoryName' --output text)
+  expect_contains "describe-repositories --profile dev" "$out" sso-repo
+  out=$(show_all must_fail sso_aws ecr delete-repository --profile dev --repository-name sso-repo)
+  expect_contains "the power user may not delete repositories" "$out" "(AccessDeniedException)"
+}
+check "aws sts get-caller-identity --profile dev: assumed-role/AWSReservedSSO_EcrPower_<id>/alice; ecr with the permission set's policy" t_sso_profile
+
+t_sso_refresh() {
+  local before after out old_refresh client secret
+  before=$(sso_cache)
+  old_refresh=$(printf '%s' "$before" | json 'd["refreshToken"]')
+  sleep 16 # past the access token's 15s
+  rm -rf "$SSO_DIR/home/.aws/cli/cache"
+  sso_aws sts get-caller-identity --profile dev >/dev/null
+  after=$(sso_cache)
+  if [ "$(printf '%s' "$before" | json 'd["accessToken"]')" = "$(printf '%s' "$after" | json 'd["accessToken"]')" ]; then
+    echo "botocore did not refresh the access token"; return 1
+  fi
+  if [ "$old_refresh" = "$(printf '%s' "$after" | json 'd["refreshToken"]')" ]; then
+    echo "the refresh token was not rotated"; return 1
+  fi
+  # The new access token opens the portal (within its 15s), the old one
+  # no longer does, and the used refresh token is refused.
+  out=$(show sso_aws sso list-account-roles --access-token "$(printf '%s' "$after" | json 'd["accessToken"]')" --account-id "$ACCOUNT" \
+    --query 'roleList[].roleName' --output text)
+  expect_eq "aws sso list-account-roles" "$out" EcrPower
+  out=$(show_all must_fail sso_aws sso list-accounts --access-token "$(printf '%s' "$before" | json 'd["accessToken"]')")
+  expect_contains "the expired access token" "$out" "(UnauthorizedException)"
+  client=$(json 'd["clientId"]' <"$SSO_DIR/client.json")
+  secret=$(json 'd["clientSecret"]' <"$SSO_DIR/client.json")
+  out=$(show_all must_fail sso_aws sso-oidc create-token --client-id "$client" --client-secret "$secret" \
+    --grant-type refresh_token --refresh-token "$old_refresh")
+  expect_contains "a used refresh token" "$out" "(InvalidGrantException)"
+}
+check "the expired access token refreshes itself (botocore's SSO token provider, refresh_token grant, rotated once)" t_sso_refresh
+
+t_sso_expired() {
+  local out creds
+  creds=$(HOME="$SSO_DIR/home" AWS_CONFIG_FILE="$SSO_DIR/config" env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY python3 -c '
+import botocore.session, json
+c = botocore.session.Session(profile="dev").get_credentials().get_frozen_credentials()
+print(json.dumps([c.access_key, c.secret_key, c.token]))')
+  sleep 21 # past the role credentials' 20s
+  out=$(
+    export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+    AWS_ACCESS_KEY_ID=$(printf '%s' "$creds" | json 'd[0]')
+    AWS_SECRET_ACCESS_KEY=$(printf '%s' "$creds" | json 'd[1]')
+    AWS_SESSION_TOKEN=$(printf '%s' "$creds" | json 'd[2]')
+    show_all must_fail aws sts get-caller-identity
+  )
+  expect_contains "expired SSO role credentials" "$out" \
+    "An error occurred (ExpiredToken) when calling the GetCallerIdentity operation: The security token included in the request is expired"
+  # The profile itself fetches fresh ones.
+  sso_aws sts get-caller-identity --profile dev >/dev/null
+  out=$(sso_cache | json 'd["accessToken"]')
+  sso_aws sso logout --access-token "$out"
+  out=$(show_all must_fail sso_aws sso list-accounts --access-token "$out")
+  expect_contains "after aws sso logout" "$out" "(UnauthorizedException) when calling the ListAccounts operation: Session token not found or invalid"
+}
+check "after the session ends: ExpiredToken, The security token included in the request is expired; aws sso logout" t_sso_expired
+# END SSO
 
 # ---------------------------------------------------------------------------
 echo

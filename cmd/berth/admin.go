@@ -30,6 +30,8 @@ const adminUsage = `Usage:
       collect garbage once, now, beside running servers (berth admin gc -h)
   berth admin public-alias set --account ID --alias NAME | list [--data DIR | --meta URL]
       give an account's ECR Public registry a custom alias, or list them
+  berth admin sso set-password|approve …
+      IAM Identity Center users' passwords and device sign-ins (berth admin sso -h)
 
 --meta (BERTH_META) names the metadata store as berth serve's does
 (sqlite:PATH or postgres://…); without it, the embedded database in --data.
@@ -56,6 +58,8 @@ func admin(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		return adminGC(args, stdout, stderr, getenv)
 	case "public-alias":
 		return adminPublicAlias(args, stdout, stderr, getenv)
+	case "sso":
+		return adminSSO(args, stdout, stderr, getenv, os.Stdin)
 	}
 	fs := flag.NewFlagSet("berth admin "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)

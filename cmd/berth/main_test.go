@@ -13,7 +13,7 @@ func TestHelpExitsZero(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"-h"}, {"help"},
 		{"serve", "--help"}, {"serve", "-h"},
-		{"admin", "--help"}, {"admin", "create-account", "--help"}, {"admin", "gc", "-h"}, {"admin", "migrate", "-h"},
+		{"admin", "--help"}, {"admin", "create-account", "--help"}, {"admin", "gc", "-h"}, {"admin", "migrate", "-h"}, {"admin", "sso", "-h"}, {"admin", "sso", "set-password", "-h"},
 		{"vulndb", "--help"}, {"vulndb", "status", "-h"},
 		{"login", "--help"}, {"doctor", "-h"},
 	} {

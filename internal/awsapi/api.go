@@ -1,5 +1,5 @@
 // Package awsapi is Berth's AWS front door: the AWS protocols (JSON 1.0/1.1
-// by X-Amz-Target, query), SigV4 authentication, validation against the
+// by X-Amz-Target, query, REST-JSON by method and path), SigV4 authentication, validation against the
 // embedded botocore models and one error renderer per protocol, on the
 // same listener as the data plane. It knows no service: each service
 // package (ecrapi, ecrpublicapi, …) describes itself as a Service — its
@@ -105,6 +105,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		s.serveJSON(w, r, requestID, target)
+		return
+	}
+	if s.IsRESTRequest(r) {
+		s.serveREST(w, r, requestID)
 		return
 	}
 	s.serveQuery(w, r, requestID)

@@ -288,6 +288,7 @@ type serviceTable struct {
 	byTarget  map[string]*Service // JSON: X-Amz-Target prefix
 	bySigning map[string]*Service // query: SigV4 signing name
 	query     []*Service          // query services, in the order given
+	rest      []*restRoute        // REST-JSON: method and URI template
 }
 
 var compileMu sync.Mutex
@@ -307,6 +308,10 @@ func newServiceTable(services []*Service) (*serviceTable, error) {
 		case "query":
 			t.bySigning[md.SigningName] = s
 			t.query = append(t.query, s)
+		case "rest-json":
+			if err := t.addREST(s); err != nil {
+				return nil, err
+			}
 		default:
 			return nil, fmt.Errorf("service %s: Berth does not speak the %s protocol yet", s.Name, md.Protocol)
 		}

@@ -54,6 +54,12 @@ type Config struct {
 	TokenKey        string
 	PublicURL       string
 	RegistryDomain  string
+	// IAM Identity Center (docs/sso.md): how long an access token lasts,
+	// how long a sign-in lasts with its refreshes, and an optional cap on
+	// the role credentials the portal hands out.
+	SSOAccessTokenTTL   time.Duration
+	SSOSessionTTL       time.Duration
+	SSORoleSessionLimit time.Duration
 	// Lifecycle policies and garbage collection (docs/lifecycle.md).
 	LifecycleInterval time.Duration
 	GCInterval        time.Duration
@@ -162,6 +168,9 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long requests in flight may take to finish on SIGTERM/SIGINT")
 	fs.DurationVar(&c.LifecycleInterval, "lifecycle-interval", time.Hour, "how often every repository's lifecycle policy runs")
 	fs.DurationVar(&c.GCInterval, "gc-interval", time.Hour, "how often garbage collection runs")
+	fs.DurationVar(&c.SSOAccessTokenTTL, "sso-access-token-ttl", time.Hour, "how long an IAM Identity Center access token lasts before the CLI refreshes it")
+	fs.DurationVar(&c.SSOSessionTTL, "sso-session-ttl", 8*time.Hour, "how long an IAM Identity Center sign-in lasts, refreshes included")
+	fs.DurationVar(&c.SSORoleSessionLimit, "sso-role-session-limit", 0, "cap on the role credentials IAM Identity Center hands out (0: the permission set's session duration)")
 	fs.DurationVar(&c.GCGrace, "gc-grace", 24*time.Hour, "how long garbage collection keeps blobs no image references (a push must send its manifest within it)")
 	fs.StringVar(&c.ImageEvents, "image-events", "log", "where ECR's events go (image actions: push, delete; image scans): log (the server log, at info) or off")
 	fs.BoolVar(&c.Metrics, "metrics", true, "serve Prometheus metrics at GET /metrics, without authentication (they name repositories)")
@@ -222,7 +231,7 @@ func (c *Config) validate() error {
 		flag string
 		v    time.Duration
 	}{{"--lifecycle-interval", c.LifecycleInterval}, {"--gc-interval", c.GCInterval}, {"--gc-grace", c.GCGrace},
-		{"--vulndb-sync-interval", c.VulnDBSyncInterval}} {
+		{"--vulndb-sync-interval", c.VulnDBSyncInterval}, {"--sso-access-token-ttl", c.SSOAccessTokenTTL}, {"--sso-session-ttl", c.SSOSessionTTL}} {
 		if d.v < time.Second {
 			errs = append(errs, fmt.Errorf("%s %v: at least 1s", d.flag, d.v))
 		}

@@ -1,6 +1,6 @@
 // Package meta defines Berth's transactional metadata store: repositories,
 // blob links, upload sessions, manifests and tags, lifecycle policies, what
-// garbage collection needs, leases, background jobs, IAM's identities, the
+// garbage collection needs, leases, background jobs, IAM's identities, IAM Identity Center's (sso.go), the
 // vulnerability data image scanning matches against, image scans with the
 // requests for them, Secrets Manager's secrets, and the state of images'
 // replications. Each method is one transaction; the checks a
@@ -37,6 +37,7 @@ type Store interface {
 	JobStore
 	IAMStore
 	OIDCProviderStore
+	SSOStore
 	VulnStore
 	ScanStore
 	SecretStore

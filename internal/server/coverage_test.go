@@ -9,6 +9,7 @@ import (
 	"github.com/berth-registry/berth/internal/ecrpublicapi"
 	"github.com/berth-registry/berth/internal/iamapi"
 	"github.com/berth-registry/berth/internal/secretsapi"
+	"github.com/berth-registry/berth/internal/ssoapi"
 	"github.com/berth-registry/berth/internal/stsapi"
 )
 
@@ -17,7 +18,7 @@ import (
 // explicit not-yet-served list. With -v it lists both.
 func TestModelCoverage(t *testing.T) {
 	byModel := map[string]*awsapi.Service{}
-	for _, s := range apiServices(ecrapi.New(ecrapi.Options{}), ecrpublicapi.New(ecrpublicapi.Options{}), stsapi.New(nil), iamapi.New(nil), secretsapi.New(nil)) {
+	for _, s := range apiServices(ecrapi.New(ecrapi.Options{}), ecrpublicapi.New(ecrpublicapi.Options{}), stsapi.New(nil), iamapi.New(nil), secretsapi.New(nil), ssoapi.New(nil)) {
 		if prev := byModel[s.Model]; prev != nil {
 			t.Errorf("model %s is answered by %s and by %s", s.Model, prev.Name, s.Name)
 		}

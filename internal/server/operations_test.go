@@ -14,6 +14,7 @@ import (
 	"github.com/berth-registry/berth/internal/ecrpublicapi"
 	"github.com/berth-registry/berth/internal/iamapi"
 	"github.com/berth-registry/berth/internal/secretsapi"
+	"github.com/berth-registry/berth/internal/ssoapi"
 	"github.com/berth-registry/berth/internal/stsapi"
 )
 
@@ -51,7 +52,7 @@ func operationsMarkdown(t *testing.T) []byte {
 	b.WriteString("Every operation of every AWS API model Berth embeds is either served or answered with\n")
 	b.WriteString("`UnsupportedOperationException` (in the service's own words) until it is. This page lists both,\n")
 	b.WriteString("per service, from the same tables the server dispatches with.\n\n")
-	services := apiServices(ecrapi.New(ecrapi.Options{}), ecrpublicapi.New(ecrpublicapi.Options{}), stsapi.New(nil), iamapi.New(nil), secretsapi.New(nil))
+	services := apiServices(ecrapi.New(ecrapi.Options{}), ecrpublicapi.New(ecrpublicapi.Options{}), stsapi.New(nil), iamapi.New(nil), secretsapi.New(nil), ssoapi.New(nil))
 	b.WriteString("| Service | Model | Served | Not served yet |\n|---|---|---|---|\n")
 	for _, s := range services {
 		fmt.Fprintf(&b, "| %s | `%s` | %d | %d |\n", s.Name, s.Model, len(s.Operations), len(s.NotServed))

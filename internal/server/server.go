@@ -4,6 +4,8 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -41,6 +43,9 @@ import (
 	"github.com/berth-registry/berth/internal/scan"
 	"github.com/berth-registry/berth/internal/secrets"
 	"github.com/berth-registry/berth/internal/secretsapi"
+	"github.com/berth-registry/berth/internal/sso"
+	"github.com/berth-registry/berth/internal/ssoapi"
+	"github.com/berth-registry/berth/internal/ssoweb"
 	"github.com/berth-registry/berth/internal/stsapi"
 	"github.com/berth-registry/berth/internal/vulndb"
 	"github.com/berth-registry/berth/internal/vulndb/httpfetch"
@@ -78,6 +83,9 @@ type Server struct {
 	// upstream credentials), their values sealed with a key derived from
 	// the login-token key.
 	secrets *secrets.Service
+	// pageKey signs the IAM Identity Center pages' CSRF tokens; derived
+	// from the login-token key, so every node accepts every node's forms.
+	pageKey []byte
 }
 
 // New opens storage under the data directory and builds the handlers.
@@ -229,6 +237,9 @@ func (s *Server) openIdentities() error {
 		}
 		key = k
 	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("berth sso pages"))
+	s.pageKey = mac.Sum(nil)
 	s.keys = authn.NewKeys(s.root)
 	// The default account's root from the configuration, then every other
 	// identity from the database, read afresh on each request.
@@ -283,9 +294,15 @@ func (s *Server) routes() (http.Handler, error) {
 	// identity policies the authorizer reads come from the store directly
 	// (iam.PolicyReader), so the two are built in this order.
 	ids := iam.New(s.meta, iam.Options{Authorizer: authorizer, Changes: s.changes, Logger: s.log})
+	// IAM Identity Center's permission sets become IAM roles, whose
+	// sessions the portal hands out.
+	identityCenter := sso.New(s.meta, ids, sso.Options{
+		Account: s.cfg.DefaultAccount, PublicURL: s.baseURL, AccessTokenTTL: s.cfg.SSOAccessTokenTTL,
+		SessionTTL: s.cfg.SSOSessionTTL, RoleSessionLimit: s.cfg.SSORoleSessionLimit, Logger: s.log, Now: s.clock.Now,
+	})
 	api, err := awsapi.New(awsapi.Options{
 		Services: apiServices(ecr, ecrPublic,
-			stsapi.New(ids), iamapi.New(ids), secretsapi.New(s.secrets)),
+			stsapi.New(ids), iamapi.New(ids), secretsapi.New(s.secrets), ssoapi.New(identityCenter)),
 		Directory:  s.dir,
 		Authorizer: authorizer,
 		Logger:     s.log,
@@ -298,6 +315,7 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.HandleFunc("GET /livez", s.serveLivez)
 	mux.Handle("GET "+ecrapi.LayerDownloadPath+"{token}", ecr.LayerDownloadHandler())
 	mux.Handle("GET "+ecrpublicapi.LogoPath+"{account}/{digest}", ecrPublic.LogoHandler())
+	ssoweb.New(identityCenter, s.pageKey, s.log).Register(mux)
 	if s.cfg.Metrics {
 		// Unauthenticated, like /healthz: it names repositories (docs/lifecycle.md).
 		mux.Handle("GET /metrics", s.metrics.Handler())
@@ -311,7 +329,14 @@ func (s *Server) routes() (http.Handler, error) {
 			oci.ServeHTTP(w, r)
 			return
 		}
-		if awsapi.IsAPIRequest(r) {
+		// The sign-in page's form post would pass for a query-protocol call.
+		if ssoweb.IsPage(r) {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		// IAM Identity Center's OIDC and portal calls are REST: told apart
+		// by method and path (POST /token, GET /federation/credentials, …).
+		if awsapi.IsAPIRequest(r) || api.IsRESTRequest(r) {
 			api.ServeHTTP(w, r)
 			return
 		}
@@ -332,8 +357,8 @@ func pullLimiter(l *pullrate.Limiter) ocidist.PullLimiter {
 // with no signature to say which service it is for goes to the first
 // whose model has its Action, else to the first of all, and STS is where
 // such a call has always gone.
-func apiServices(ecr *ecrapi.API, ecrPublic *ecrpublicapi.API, sts *stsapi.API, iam *iamapi.API, sm *secretsapi.API) []*awsapi.Service {
-	return []*awsapi.Service{ecr.Service(), ecrPublic.Service(), sts.Service(), iam.Service(), sm.Service()}
+func apiServices(ecr *ecrapi.API, ecrPublic *ecrpublicapi.API, sts *stsapi.API, iam *iamapi.API, sm *secretsapi.API, identityCenter *ssoapi.API) []*awsapi.Service {
+	return append([]*awsapi.Service{ecr.Service(), ecrPublic.Service(), sts.Service(), iam.Service(), sm.Service()}, identityCenter.Services()...)
 }
 
 // Listen binds the configured address; Addr then reports it.

@@ -154,6 +154,10 @@ func dialectFor(service string) *dialect {
 		}
 	case "ecr-public":
 		return &dialect{code: "InvalidParameterException", ecr: true}
+	case "sso-oidc", "sso":
+		// Neither models ValidationException: a request that breaks the
+		// model is an InvalidRequestException, the one both have.
+		return &dialect{code: "InvalidRequestException"}
 	case "sts", "iam":
 		// Query services: the XML error's Code.
 		return &dialect{code: "ValidationError"}

@@ -30,6 +30,12 @@ var services = map[string]*lazyModel{
 	"iam":        {},
 	// Secrets Manager: the pull-through cache's upstream credentials.
 	"secretsmanager": {},
+	// IAM Identity Center: its administration (sso-admin, identitystore),
+	// the OAuth device flow (sso-oidc) and the access portal (sso).
+	"sso-admin":     {},
+	"identitystore": {},
+	"sso-oidc":      {},
+	"sso":           {},
 }
 
 type lazyModel struct {
@@ -48,9 +54,7 @@ func Services() []string {
 	return names
 }
 
-// Service returns the model of "ecr", "ecr-public", "sts", "iam" or
-// "secretsmanager". The
-// model is loaded and compiled on the first call and shared afterwards.
+// Service returns the model of one of the Services. The model is loaded and compiled on the first call and shared afterwards.
 func Service(name string) (*Model, error) {
 	lm, ok := services[name]
 	if !ok {
@@ -118,13 +122,14 @@ func build(name string, raw *rawModel) (*Model, error) {
 	}
 	for opName, ro := range raw.Operations {
 		op := &Operation{
-			Name:       opName,
-			Input:      ro.Input.Shape,
-			Output:     ro.Output.Shape,
-			HTTPMethod: ro.HTTP.Method,
-			RequestURI: ro.HTTP.RequestURI,
-			Deprecated: ro.Deprecated,
-			doc:        ro.Documentation,
+			Name:         opName,
+			Input:        ro.Input.Shape,
+			Output:       ro.Output.Shape,
+			HTTPMethod:   ro.HTTP.Method,
+			RequestURI:   ro.HTTP.RequestURI,
+			ResponseCode: ro.HTTP.ResponseCode,
+			Deprecated:   ro.Deprecated,
+			doc:          ro.Documentation,
 		}
 		for _, e := range ro.Errors {
 			op.Errors = append(op.Errors, e.Shape)

@@ -1,7 +1,7 @@
 // Package model exposes the AWS service models that are Berth's API
-// contract — ECR, ECR Public, STS and IAM, embedded from botocore (see
-// data/NOTICE) — and validates request input against them the way AWS does
-// before any handler runs.
+// contract — ECR, ECR Public, STS, IAM, Secrets Manager and IAM Identity
+// Center's four, embedded from botocore (see data/NOTICE) — and validates
+// request input against them the way AWS does before any handler runs.
 //
 // A Model is loaded once, lazily, by Service and is immutable afterwards, so
 // it is safe for concurrent use. Everything ValidateInput needs per shape
@@ -15,7 +15,7 @@ import "slices"
 // needs to route and sign requests.
 type Metadata struct {
 	APIVersion       string // "2015-09-21"
-	Protocol         string // "json" or "query"
+	Protocol         string // "json", "query" or "rest-json"
 	JSONVersion      string // "1.1" for awsJson1_1; empty for query services
 	TargetPrefix     string // X-Amz-Target prefix: "AmazonEC2ContainerRegistry_V20150921"
 	SigningName      string // SigV4 service name; botocore defaults it to EndpointPrefix
@@ -45,7 +45,10 @@ type Operation struct {
 	Errors     []string // error shape names, in model order
 	HTTPMethod string
 	RequestURI string
-	Deprecated bool
+	// ResponseCode is the HTTP status of a success on the REST protocols;
+	// 0 means 200.
+	ResponseCode int
+	Deprecated   bool
 
 	doc string // raw HTML documentation; see Model.Documentation
 }

@@ -55,7 +55,7 @@ func TestServiceUnknown(t *testing.T) {
 	if _, err := Service("s3"); !errors.Is(err, ErrUnknownService) {
 		t.Fatalf("Service(s3) error = %v, want ErrUnknownService", err)
 	}
-	if got := Services(); !slices.Equal(got, []string{"ecr", "ecr-public", "iam", "secretsmanager", "sts"}) {
+	if got := Services(); !slices.Equal(got, []string{"ecr", "ecr-public", "iam", "identitystore", "secretsmanager", "sso", "sso-admin", "sso-oidc", "sts"}) {
 		t.Errorf("Services() = %v", got)
 	}
 }

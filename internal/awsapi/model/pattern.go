@@ -47,6 +47,12 @@ var rewrites = map[string]struct{ match, reject string }{
 		match:  `^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`,
 		reject: `--`,
 	},
+	// SSO Admin Duration (a permission set's SessionDuration): an ISO 8601
+	// duration whose "P" is followed by a digit or by "T" and a digit.
+	"(-?)P(?=\\d|T\\d)(?:(\\d+)Y)?(?:(\\d+)M)?(?:(\\d+)([DW]))?(?:T(?:(\\d+)H)?(?:(\\d+)M)?(?:(\\d+(?:\\.\\d+)?)S)?)?": {
+		match:  `(-?)P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)([DW]))?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?`,
+		reject: `^-?P(?:$|[^\dT]|T$|T[^\d])`,
+	},
 }
 
 // patternCache shares one matcher per distinct pattern across a model's
@@ -255,7 +261,18 @@ func translateEscape(out *strings.Builder, p string, i int, inClass bool) (int, 
 		}
 		out.WriteString(`(?:\r\n|[\n\r\x{85}\x{2028}\x{2029}])?\z`)
 		return 2, nil
-	case 'x', 'p', 'P', 'd', 'D', 'w', 'W', 't', 'n', 'r', 'f', 'a':
+	case 'p', 'P':
+		// \p{L}: the braces belong to the escape, or the "}" would read as
+		// the end of a counted repetition (and "}+" as possessive).
+		if i+2 < len(p) && p[i+2] == '{' {
+			if end := strings.IndexByte(p[i+2:], '}'); end >= 0 {
+				out.WriteString(p[i : i+3+end])
+				return 3 + end, nil
+			}
+		}
+		out.WriteString(p[i : i+2])
+		return 2, nil
+	case 'x', 'd', 'D', 'w', 'W', 't', 'n', 'r', 'f', 'a':
 		// Same meaning in RE2 (Java's \w, \d and \b are ASCII-only by
 		// default, like RE2's). \p{...} names RE2 doesn't know fail to
 		// compile, which the model tests catch.

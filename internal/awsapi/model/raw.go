@@ -35,8 +35,9 @@ type rawRef struct {
 
 type rawOperation struct {
 	HTTP struct {
-		Method     string `json:"method"`
-		RequestURI string `json:"requestUri"`
+		Method       string `json:"method"`
+		RequestURI   string `json:"requestUri"`
+		ResponseCode int    `json:"responseCode"`
 	} `json:"http"`
 	Input         rawRef   `json:"input"`
 	Output        rawRef   `json:"output"`

@@ -12,7 +12,8 @@ botocore=$(python3 -c "import botocore,os;print(os.path.dirname(botocore.__file_
 version=$(python3 -c "import botocore;print(botocore.__version__)")
 
 # service directory and API version, as botocore lays them out.
-for pair in ecr:2015-09-21 ecr-public:2020-10-30 sts:2011-06-15 iam:2010-05-08 secretsmanager:2017-10-17; do
+for pair in ecr:2015-09-21 ecr-public:2020-10-30 sts:2011-06-15 iam:2010-05-08 secretsmanager:2017-10-17 \
+	sso-oidc:2019-06-10 sso:2019-06-10 sso-admin:2020-07-20 identitystore:2020-06-15; do
 	service=${pair%%:*}
 	api=${pair#*:}
 	src="$botocore/data/$service/$api/service-2.json.gz"

@@ -21,8 +21,9 @@ import (
 // seen whole, one manual scan of an image per limit window, one secret of
 // a name, AWSCURRENT on one version after concurrent writes, no more
 // creation templates than the limit, one creator of a templated
-// repository, no lost client id of an OIDC provider, no lost count of a public pull) must hold across connections, not only within one handle's
-// locks. open returns two
+// repository, no lost client id of an OIDC provider, no lost count of a public pull, one
+// redemption of a refresh token, one Identity Center instance, one user of a name) must hold
+// across connections, not only within one handle's locks. open returns two
 // handles on one new, empty store; RunShared closes both.
 func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 	for _, tc := range []struct {
@@ -51,6 +52,8 @@ func RunShared(t *testing.T, open func(t *testing.T) (a, b meta.Store)) {
 		{"PullThrough/ConcurrentRules", testConcurrentPullThroughRules},
 		{"IAM/OIDCProviderConcurrentUpdates", testIAMOIDCProviderConcurrentUpdates},
 		{"Public/ConcurrentPullCounts", testConcurrentPublicPullCounts},
+		{"SSO/ConcurrentRedeem", testSSOConcurrentRedeem},
+		{"SSO/ConcurrentCreate", testSSOConcurrentCreate},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := open(t)
@@ -167,4 +170,16 @@ func (h *twoHandles) ModifyTemplate(ctx context.Context, reg meta.RegistryKey, k
 
 func (h *twoHandles) CreateRepositoryWithLifecycle(ctx context.Context, r *meta.Repository, lifecyclePolicy string) error {
 	return h.pick().CreateRepositoryWithLifecycle(ctx, r, lifecyclePolicy)
+}
+
+func (h *twoHandles) RedeemSSOToken(ctx context.Context, tokenHash string, tokens ...*meta.SSOToken) error {
+	return h.pick().RedeemSSOToken(ctx, tokenHash, tokens...)
+}
+
+func (h *twoHandles) EnsureSSOInstance(ctx context.Context, inst *meta.SSOInstance) (*meta.SSOInstance, error) {
+	return h.pick().EnsureSSOInstance(ctx, inst)
+}
+
+func (h *twoHandles) CreateSSOUser(ctx context.Context, u *meta.SSOUser) error {
+	return h.pick().CreateSSOUser(ctx, u)
 }
