@@ -69,8 +69,8 @@ func adminGC(args []string, stdout, stderr io.Writer, getenv func(string) string
 		fmt.Fprintln(stdout, "another node is collecting garbage now: nothing done")
 		return nil
 	}
-	fmt.Fprintf(stdout, "links removed      %d (%d bytes)\nblobs deleted      %d (%d bytes)\norphans deleted    %d (%d bytes)\nblob store holds   %d blobs, %d bytes\ntook               %v\n",
+	fmt.Fprintf(stdout, "links removed      %d (%d bytes)\nblobs deleted      %d (%d bytes)\norphans deleted    %d (%d bytes)\npartial writes     %d aborted\nblob store holds   %d blobs, %d bytes\ntook               %v\n",
 		rep.LinksRemoved, rep.LinkBytesRemoved, rep.BlobsDeleted, rep.BlobBytesDeleted, rep.OrphansDeleted, rep.OrphanBytesDeleted,
-		rep.StoreBlobs, rep.StoreBytes, rep.Duration.Round(time.Millisecond))
+		rep.PartialWritesAborted, rep.StoreBlobs, rep.StoreBytes, rep.Duration.Round(time.Millisecond))
 	return nil
 }

@@ -34,3 +34,14 @@ type BatchDeleter interface {
 	// DeleteBlobs removes committed blobs; missing ones are not an error.
 	DeleteBlobs(ctx context.Context, ds []digest.Digest) error
 }
+
+// PartialWriteSweeper is the optional power of a Store whose writes of a
+// blob can be left half done, by a crash, where neither Walk nor Uploads
+// sees them: an object store's multipart uploads at a blob's own key (a
+// Commit or a direct put cut short). They cost storage but no reader ever
+// sees them. Garbage collection removes the old ones.
+type PartialWriteSweeper interface {
+	// AbortPartialWrites discards the unfinished writes begun before
+	// before and says how many it discarded.
+	AbortPartialWrites(ctx context.Context, before time.Time) (int, error)
+}

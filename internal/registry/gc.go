@@ -15,7 +15,10 @@ package registry
 //     as being deleted, then their bytes, then it marks the deletion done;
 //  4. deletes the files of the blob store that have no metadata record and
 //     are older than the grace period: what a crash between an upload's
-//     commit and its metadata write leaves behind;
+//     commit and its metadata write leaves behind; and, on a store that can
+//     (an object store's multipart uploads), aborts the writes of blobs a
+//     crash left unfinished, once they are older than the grace period and
+//     a day (a blob's single write can take hours; none takes a day);
 //  5. reports what the repositories hold, referenced and not.
 //
 // An upload in flight never loses its blob: its bytes stay in staging
@@ -55,6 +58,10 @@ const (
 	// commitWait bounds how long an upload waits for a deletion of its
 	// digest to finish.
 	commitWait = 30 * time.Second
+	// partialWriteMinAge is the least age of an unfinished blob write that
+	// the collector aborts, whatever the grace period: a write in progress
+	// on another node may be slow, never this slow.
+	partialWriteMinAge = 24 * time.Hour
 )
 
 // GCReport is what one garbage collection run did and found.
@@ -72,6 +79,9 @@ type GCReport struct {
 	// Files deleted because they had no metadata record.
 	OrphansDeleted     int
 	OrphanBytesDeleted int64
+	// Unfinished writes of blobs aborted (S3 multipart uploads a crash
+	// left behind).
+	PartialWritesAborted int
 	// What the blob store holds after the run (when it can be walked).
 	StoreBlobs int
 	StoreBytes int64
@@ -125,6 +135,7 @@ func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (*GCR
 		"links_removed", rep.LinksRemoved, "link_bytes_removed", rep.LinkBytesRemoved,
 		"blobs_deleted", rep.BlobsDeleted, "blob_bytes_deleted", rep.BlobBytesDeleted,
 		"orphans_deleted", rep.OrphansDeleted, "orphan_bytes_deleted", rep.OrphanBytesDeleted,
+		"partial_writes_aborted", rep.PartialWritesAborted,
 		"referenced_bytes", rep.ReferencedBytes(), "reclaimable_bytes", rep.ReclaimableBytes(),
 		"store_blobs", rep.StoreBlobs, "store_bytes", rep.StoreBytes,
 		"grace", grace, "duration", rep.Duration)
@@ -168,6 +179,7 @@ func (s *Service) collect(ctx context.Context, grace time.Duration, rep *GCRepor
 	if err := s.deleteOrphans(ctx, before, rep); err != nil {
 		return err
 	}
+	s.abortPartialWrites(ctx, now.Add(-max(grace, partialWriteMinAge)), rep)
 	if _, err := s.meta.PruneBlobDeletions(ctx, before); err != nil {
 		return fmt.Errorf("prune blob deletions: %w", err)
 	}
@@ -188,6 +200,26 @@ func (s *Service) collect(ctx context.Context, grace time.Duration, rep *GCRepor
 		}
 	})
 	return nil
+}
+
+// abortPartialWrites removes what unfinished blob writes begun before
+// before left in the store, where the store can. A failure is logged, not
+// returned: it costs storage, never correctness, and some S3-compatible
+// servers do not list multipart uploads at all.
+func (s *Service) abortPartialWrites(ctx context.Context, before time.Time, rep *GCReport) {
+	sw, ok := s.blobs.(blob.PartialWriteSweeper)
+	if !ok {
+		return
+	}
+	n, err := sw.AbortPartialWrites(ctx, before)
+	rep.PartialWritesAborted = n
+	if err != nil {
+		s.log.WarnContext(ctx, "gc: abort unfinished blob writes", "err", err, "aborted", n)
+		return
+	}
+	if n > 0 {
+		s.log.InfoContext(ctx, "gc: aborted unfinished blob writes a crash left", "count", n, "begun_before", before)
+	}
 }
 
 func (s *Service) removeStaleLinks(ctx context.Context, before time.Time, rep *GCReport) error {

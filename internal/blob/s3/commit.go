@@ -200,8 +200,8 @@ func (s *Store) multipart(ctx context.Context, key string, parts []part) (err er
 	crashed := false
 	defer func() {
 		if err != nil && !crashed {
-			// Best effort: the parts are invisible either way, and the
-			// bucket's lifecycle rule removes what this leaves.
+			// Best effort: the parts are invisible either way, and
+			// garbage collection aborts what this leaves.
 			s.client.AbortMultipartUpload(context.WithoutCancel(ctx), &s3.AbortMultipartUploadInput{
 				Bucket: &s.bucket, Key: &key, UploadId: uploadID,
 			})

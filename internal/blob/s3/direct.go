@@ -18,8 +18,8 @@ import (
 // multipart upload at the blob's key, its parts the segment-sized buffers
 // as they fill, completed — conditionally, so that a blob already there is
 // kept — only after verify. Until then the parts are invisible; a failure
-// aborts the upload, and a crash leaves it to the bucket's
-// AbortIncompleteMultipartUpload rule. Memory is at most Append's: two
+// aborts the upload, and a crash leaves it to garbage collection
+// (AbortPartialWrites). Memory is at most Append's: two
 // segment buffers, one filling while the other is sent, and only one for a
 // body of at most a segment.
 func (s *Store) PutVerified(ctx context.Context, d digest.Digest, r io.Reader, verify func() error) (int64, error) {

@@ -46,8 +46,9 @@
 // staging segments are removed only after the blob is in place, so a Commit
 // retried after a crash at any point finds either the whole staging or the
 // whole blob. An abandoned multipart upload (a crash mid-commit) is invisible
-// to readers; the bucket's AbortIncompleteMultipartUpload lifecycle rule is
-// what removes its parts.
+// to readers; garbage collection aborts it once it is a day old
+// (AbortPartialWrites), as a bucket's AbortIncompleteMultipartUpload
+// lifecycle rule would where the server has one.
 //
 // # Direct puts
 //
@@ -154,6 +155,8 @@ var (
 	_ blob.ModTimer     = (*Store)(nil)
 	_ blob.Redirector   = (*Store)(nil)
 	_ blob.BatchDeleter = (*Store)(nil)
+
+	_ blob.PartialWriteSweeper = (*Store)(nil)
 )
 
 // New returns a Store for cfg after checking that its bucket can be reached.

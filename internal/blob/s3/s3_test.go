@@ -552,3 +552,60 @@ func TestDeleteBlobs(t *testing.T) {
 		}
 	}
 }
+
+// multipartKeys lists the keys of the bucket's unfinished multipart
+// uploads.
+func multipartKeys(t *testing.T, cfg s3.Config) []string {
+	t.Helper()
+	out, err := s3test.Client(cfg).ListMultipartUploads(t.Context(), &awss3.ListMultipartUploadsInput{Bucket: &cfg.Bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ks []string
+	for _, u := range out.Uploads {
+		ks = append(ks, aws.ToString(u.Key))
+	}
+	return ks
+}
+
+// A Commit cut short by a crash leaves a multipart upload at the blob's
+// key; AbortPartialWrites removes it once it was begun before the cutoff,
+// and leaves alone younger ones and those outside the store's prefix.
+func TestAbortPartialWrites(t *testing.T) {
+	ctx := t.Context()
+	cfg := s3test.NewBucket(t, "berth/")
+	s := newStore(t, cfg)
+	data := randBytes(7, 6*mib)
+	appendOK(t, s, "up", 0, data[:mib])
+	appendOK(t, s, "up", mib, data[mib:])
+	d := digest.FromBytes(data)
+	crash := errors.New("crash")
+	s3.SetBeforeComplete(s, func() error { return crash })
+	if err := s.Commit(ctx, "up", int64(len(data)), d); !errors.Is(err, crash) {
+		t.Fatalf("Commit with a crash before completing: got %v", err)
+	}
+	s3.SetBeforeComplete(s, nil)
+	// Another program's multipart upload in the same bucket.
+	other := "elsewhere/blobs/x"
+	if _, err := s3test.Client(cfg).CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{Bucket: &cfg.Bucket, Key: &other}); err != nil {
+		t.Fatal(err)
+	}
+	if got := multipartKeys(t, cfg); len(got) != 2 {
+		t.Fatalf("multipart uploads after the crash: %q, want the blob's and the other program's", got)
+	}
+
+	n, err := s.AbortPartialWrites(ctx, time.Now().Add(-time.Hour))
+	if err != nil || n != 0 {
+		t.Fatalf("AbortPartialWrites(an hour ago) = %d, %v; want 0 (the write is younger)", n, err)
+	}
+	n, err = s.AbortPartialWrites(ctx, time.Now().Add(time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("AbortPartialWrites(now) = %d, %v; want 1", n, err)
+	}
+	if got := multipartKeys(t, cfg); !slices.Equal(got, []string{other}) {
+		t.Fatalf("multipart uploads after AbortPartialWrites: %q, want only %q", got, other)
+	}
+	// The staging was never touched: the upload still commits.
+	checkStaged(t, s, "up", data)
+	commitAndCheck(t, s, "up", data)
+}
