@@ -36,7 +36,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS) error {
 	if err != nil {
 		return err
 	}
-	var applied []int
+	var applied []meta.Applied
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		// Under the lock: two CREATE TABLE IF NOT EXISTS at once can both
 		// find no table, and one then fails.
@@ -48,15 +48,28 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS) error {
 			applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `SELECT version FROM schema_migrations`)
-		applied, err = pgx.CollectRows(rows, pgx.RowTo[int])
+		// breaking marks the migrations older versions cannot work
+		// beside (meta.CheckApplied); databases made before it was
+		// recorded hold none.
+		if _, err := tx.Exec(ctx, `ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS breaking boolean NOT NULL DEFAULT false`); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `SELECT version, breaking FROM schema_migrations`)
+		applied, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (meta.Applied, error) {
+			var a meta.Applied
+			err := row.Scan(&a.Version, &a.Breaking)
+			return a, err
+		})
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("schema_migrations: %w", err)
 	}
+	if err := meta.CheckApplied(ms, applied); err != nil {
+		return err
+	}
 	for _, m := range ms {
-		if slices.Contains(applied, m.Version) {
+		if slices.ContainsFunc(applied, func(a meta.Applied) bool { return a.Version == m.Version }) {
 			continue
 		}
 		if err := apply(ctx, pool, fsys, m); err != nil {
@@ -86,7 +99,7 @@ func apply(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, m migration) err
 		if _, err := tx.Exec(ctx, string(script)); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.Version)
+		_, err = tx.Exec(ctx, `INSERT INTO schema_migrations (version, breaking) VALUES ($1, $2)`, m.Version, m.Breaking)
 		return err
 	})
 }

@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"errors"
 	"io/fs"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -169,5 +171,73 @@ func TestConcurrentOpen(t *testing.T) {
 		if got, err := s.GetRepository(t.Context(), r.Registry, "app"); err != nil || got.ID != r.ID {
 			t.Errorf("node %d: GetRepository = %+v, %v", i, got, err)
 		}
+	}
+}
+
+// TestMigrationsAdditive holds the embedded migrations to adding only, so
+// that nodes can be upgraded one at a time (meta.CheckAdditive).
+func TestMigrationsAdditive(t *testing.T) {
+	if err := meta.CheckAdditive(migrations); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSchemaNewer: a node of a version that does not know a migration
+// starts beside it when it only adds, and refuses the database, saying
+// what to run, once it is marked breaking.
+func TestSchemaNewer(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	fsys := embeddedFS(t)
+	reopen := func(fsys fs.FS) error {
+		s, err := open(t.Context(), url, fsys)
+		if err == nil {
+			s.Close()
+		}
+		return err
+	}
+	fsys["migrations/0901_probe.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE probe (n integer);")}
+	if err := reopen(fsys); err != nil {
+		t.Fatalf("the newer build: %v", err)
+	}
+	if err := reopen(migrations); err != nil {
+		t.Fatalf("this build beside an additive migration it does not know: %v", err)
+	}
+	fsys["migrations/0902_rename.sql"] = &fstest.MapFile{Data: []byte(meta.BreakingMarker + "\nALTER TABLE probe RENAME TO probe2;")}
+	if err := reopen(fsys); err != nil {
+		t.Fatalf("the newer build with a breaking migration: %v", err)
+	}
+	err := reopen(migrations)
+	if !errors.Is(err, meta.ErrSchemaNewer) || !strings.Contains(err.Error(), "it has migration 902") {
+		t.Fatalf("this build after a breaking migration it does not know: %v, want ErrSchemaNewer naming 902", err)
+	}
+	if err := reopen(fsys); err != nil {
+		t.Fatalf("the newer build again: %v", err)
+	}
+}
+
+// TestSchemaMigrationsOfAnOlderBerth: a database whose schema_migrations
+// predates the breaking column gets it, and opens.
+func TestSchemaMigrationsOfAnOlderBerth(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	s, err := Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := versions(t, s)
+	if _, err := s.pool.Exec(t.Context(), `ALTER TABLE schema_migrations DROP COLUMN breaking`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(t.Context(), url)
+	if err != nil {
+		t.Fatalf("open a database of an older Berth: %v", err)
+	}
+	defer s.Close()
+	if got := versions(t, s); !slices.Equal(got, want) {
+		t.Fatalf("schema_migrations = %v, want %v", got, want)
+	}
+	var breaking int
+	if err := s.pool.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations WHERE breaking`).Scan(&breaking); err != nil || breaking != 0 {
+		t.Fatalf("breaking migrations recorded: %d, %v; want 0", breaking, err)
 	}
 }

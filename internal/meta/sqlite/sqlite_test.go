@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"errors"
 	"io/fs"
 	"maps"
 	"os"
@@ -306,4 +307,81 @@ func queryPlan(t *testing.T, s *Store, name, query string, args ...any) []string
 		t.Fatalf("%s: %v", name, err)
 	}
 	return plan
+}
+
+// TestMigrationsAdditive holds the embedded migrations to adding only, so
+// that nodes can be upgraded one at a time (meta.CheckAdditive).
+func TestMigrationsAdditive(t *testing.T) {
+	if err := meta.CheckAdditive(migrations); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSchemaNewer: a Berth that does not know a migration opens the
+// database beside it when it only adds, and refuses it, saying what to
+// run, once it is marked breaking.
+func TestSchemaNewer(t *testing.T) {
+	_, path := openTemp(t)
+	fsys := fstest.MapFS{}
+	embedded, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range embedded {
+		data, err := fs.ReadFile(migrations, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsys[name] = &fstest.MapFile{Data: data}
+	}
+	reopen := func(fsys fs.FS) error {
+		s, err := open(path, fsys, false)
+		if err == nil {
+			s.Close()
+		}
+		return err
+	}
+
+	fsys["migrations/0901_probe.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE probe (n INTEGER);")}
+	if err := reopen(fsys); err != nil {
+		t.Fatalf("the newer build: %v", err)
+	}
+	if err := reopen(migrations); err != nil {
+		t.Fatalf("this build beside an additive migration it does not know: %v", err)
+	}
+
+	fsys["migrations/0902_rename.sql"] = &fstest.MapFile{Data: []byte(meta.BreakingMarker + "\nALTER TABLE probe RENAME TO probe2;")}
+	if err := reopen(fsys); err != nil {
+		t.Fatalf("the newer build with a breaking migration: %v", err)
+	}
+	err = reopen(migrations)
+	if !errors.Is(err, meta.ErrSchemaNewer) || !strings.Contains(err.Error(), "it has migration 902") {
+		t.Fatalf("this build after a breaking migration it does not know: %v, want ErrSchemaNewer naming 902", err)
+	}
+	if err := reopen(fsys); err != nil {
+		t.Fatalf("the newer build again: %v", err)
+	}
+}
+
+// TestSchemaMigrationsOfAnOlderBerth: a database whose schema_migrations
+// predates the breaking column gets it, and opens.
+func TestSchemaMigrationsOfAnOlderBerth(t *testing.T) {
+	s, path := openTemp(t)
+	want := versions(t, s)
+	if _, err := s.w.Exec(`ALTER TABLE schema_migrations DROP COLUMN breaking`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatalf("open a database of an older Berth: %v", err)
+	}
+	defer s.Close()
+	if got := versions(t, s); !slices.Equal(got, want) {
+		t.Fatalf("schema_migrations = %v, want %v", got, want)
+	}
+	var breaking int
+	if err := s.r.QueryRow(`SELECT count(*) FROM schema_migrations WHERE breaking`).Scan(&breaking); err != nil || breaking != 0 {
+		t.Fatalf("breaking migrations recorded: %d, %v; want 0", breaking, err)
+	}
 }
