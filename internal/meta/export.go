@@ -23,8 +23,8 @@ import "context"
 // request is not refused by the limit.
 type ExportStore interface {
 	// Registries lists every registry that has a repository, a registry
-	// setting or a repository creation template, in (Account, Region)
-	// order. (A registry's templates are then read with ListTemplates.)
+	// setting, a repository creation template, a secret or a pull through
+	// cache rule, in (Account, Region) order. (A registry's templates are then read with ListTemplates.)
 	Registries(ctx context.Context) ([]RegistryKey, error)
 	// RegistrySettings returns every setting put in a registry, by name,
 	// with its value as stored (a deleted registry policy is ""); an empty
@@ -38,8 +38,8 @@ type ExportStore interface {
 	// ErrManifestUnknown.
 	ManifestRefs(ctx context.Context, repoID int64, digest string) ([]Ref, error)
 	// IAMAccounts lists, in order, every account that was created
-	// (ListAccounts) or owns a user, group, role, managed policy or access
-	// key. The default account has no record of its own (its root keys
+	// (ListAccounts) or owns a user, group, role, managed policy, access
+	// key or OIDC provider. The default account has no record of its own (its root keys
 	// come from the configuration); this is how its identities are found.
 	IAMAccounts(ctx context.Context) ([]string, error)
 }

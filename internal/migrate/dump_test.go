@@ -42,6 +42,24 @@ func dump(t *testing.T, s migrate.Stores) string {
 		for _, tmpl := range templates {
 			line("template %s created %s updated %s settings %s", tmpl.Key, tm(tmpl.CreatedAt), tm(tmpl.UpdatedAt), canon(tmpl.Settings))
 		}
+		secrets, err := s.Meta.Secrets(ctx, reg)
+		must(err)
+		for _, sec := range secrets {
+			line("secret %s %s description %q kms %q created %s changed %s accessed %s deleted %s deletion %s tags %v",
+				sec.Name, sec.ARN, sec.Description, sec.KMSKeyID, tm(sec.CreatedAt), tm(sec.ChangedAt), tm(sec.AccessedAt),
+				tm(sec.DeletedAt), tm(sec.DeletionDate), sec.Tags)
+			for _, v := range sec.Versions {
+				full, err := s.Meta.SecretVersionValue(ctx, sec.ID, v.ID, "")
+				must(err)
+				line("  version %s stages %v created %s value %q", v.ID, v.Stages, tm(v.CreatedAt), full.Value)
+			}
+		}
+		rules, err := s.Meta.ListPullThroughRules(ctx, reg)
+		must(err)
+		for _, ru := range rules {
+			line("pull through %s upstream %s %q prefix %s credential %q role %q created %s updated %s",
+				ru.Prefix, ru.UpstreamURL, ru.Upstream, ru.UpstreamPrefix, ru.CredentialARN, ru.CustomRoleARN, tm(ru.CreatedAt), tm(ru.UpdatedAt))
+		}
 		repos, err := s.Meta.ListRepositories(ctx, reg, "", 0)
 		must(err)
 		for _, r := range repos {
@@ -86,6 +104,11 @@ func dump(t *testing.T, s migrate.Stores) string {
 	must(err)
 	for _, acct := range ids {
 		line("iam %s", acct)
+		providers, err := s.Meta.ListOIDCProviders(ctx, acct)
+		must(err)
+		for _, p := range providers {
+			line("  oidc provider %s url %s client ids %q thumbprints %q created %s", p.ARN, p.URL, p.ClientIDs, p.Thumbprints, tm(p.CreatedAt))
+		}
 		for _, kind := range []meta.IAMKind{meta.IAMUser, meta.IAMGroup, meta.IAMRole} {
 			es, err := s.Meta.ListIAMEntities(ctx, acct, kind, meta.IAMListQuery{})
 			must(err)

@@ -202,6 +202,30 @@ func populate(t *testing.T, s migrate.Stores) {
 		f.must(s.Meta.CreateTemplate(ctx, tm, 100))
 	}
 
+	// Secrets: one with three versions (v-three AWSCURRENT, v-two
+	// AWSPREVIOUS and a label of its own, v-one deprecated), tags and a
+	// read; one scheduled for deletion, in a registry with nothing else.
+	cred := &meta.Secret{Registry: regA, Name: "ecr-pullthroughcache/docker-hub",
+		ARN:         "arn:aws:secretsmanager:us-east-1:" + defaultAccount + ":secret:ecr-pullthroughcache/docker-hub-AbCdEf",
+		Description: "Docker Hub", CreatedAt: at(6), ChangedAt: at(6), Tags: []meta.Tag{{Key: "team", Value: "a"}, {Key: "use", Value: "ptc"}}}
+	f.must(s.Meta.CreateSecret(ctx, cred, &meta.SecretVersion{ID: "v-one", Stages: []string{meta.StageCurrent}, CreatedAt: at(6), Value: []byte("sealed one")}))
+	f.must(s.Meta.UpdateSecret(ctx, cred.ID, meta.SecretUpdate{At: at(7), Version: &meta.SecretVersion{ID: "v-two", Stages: []string{meta.StageCurrent, "BLUE"}, CreatedAt: at(7), Value: []byte("sealed two")}}))
+	f.must(s.Meta.UpdateSecret(ctx, cred.ID, meta.SecretUpdate{At: at(8), Version: &meta.SecretVersion{ID: "v-three", Stages: []string{meta.StageCurrent}, CreatedAt: at(8), Value: []byte("sealed three")}}))
+	f.must(s.Meta.UpdateSecret(ctx, cred.ID, meta.SecretUpdate{At: at(9), AccessedAt: at(10)}))
+	gone := &meta.Secret{Registry: meta.RegistryKey{Account: otherAccount, Region: "eu-north-1"}, Name: "old",
+		ARN:       "arn:aws:secretsmanager:eu-north-1:" + otherAccount + ":secret:old-XyZ123",
+		CreatedAt: at(11), ChangedAt: at(11)}
+	f.must(s.Meta.CreateSecret(ctx, gone, &meta.SecretVersion{ID: "only", Stages: []string{meta.StageCurrent}, CreatedAt: at(11), Value: []byte("sealed")}))
+	f.must(s.Meta.UpdateSecret(ctx, gone.ID, meta.SecretUpdate{Schedule: &meta.SecretSchedule{DeletedAt: at(12), DeletionDate: at(12).Add(7 * 24 * time.Hour)}}))
+
+	// Pull through cache rules: one updated since, one in a registry with
+	// nothing else.
+	f.must(s.Meta.CreatePullThroughRule(ctx, &meta.PullThroughRule{Registry: regA, Prefix: "docker-hub",
+		UpstreamURL: "registry-1.docker.io", Upstream: "docker-hub", UpstreamPrefix: "ROOT", CredentialARN: cred.ARN,
+		CreatedAt: at(13), UpdatedAt: at(14)}, 10))
+	f.must(s.Meta.CreatePullThroughRule(ctx, &meta.PullThroughRule{Registry: meta.RegistryKey{Account: otherAccount, Region: "sa-east-1"},
+		Prefix: "mirror", UpstreamURL: "https://registry.example.com", UpstreamPrefix: "team", CreatedAt: at(15)}, 10))
+
 	app := f.repo(regA, "team/app", "IMMUTABLE_WITH_EXCLUSION",
 		`{"scanOnPush":true,"encryption":{"encryptionType":"AES256"},"filters":[{"filter":"latest","filterType":"WILDCARD"}],"tags":[{"Key":"team","Value":"a"}],"policy":"{\"Version\":\"2012-10-17\",\"Statement\":[]}"}`, 1)
 	base := f.repo(regA, "base", "MUTABLE", "", 2)
@@ -237,6 +261,13 @@ func populate(t *testing.T, s migrate.Stores) {
 	f.must(s.Meta.PutLifecyclePolicy(ctx, app.ID, `{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}`, at(40)))
 	f.must(s.Meta.MarkLifecycleEvaluated(ctx, app.ID, `{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}`, at(41)))
 	f.must(s.Meta.PutLifecyclePolicy(ctx, base.ID, `{"rules":[]}`, at(42)))
+
+	// IAM OIDC providers, one of an account with nothing else in IAM.
+	f.must(s.Meta.CreateOIDCProvider(ctx, &meta.IAMOIDCProvider{ARN: "arn:aws:iam::" + defaultAccount + ":oidc-provider/token.actions.githubusercontent.com",
+		Account: defaultAccount, URL: "token.actions.githubusercontent.com", ClientIDs: []string{"sts.amazonaws.com"},
+		Thumbprints: []string{"6938fd4d98bab03faadb97b34396831e3780aea1"}, CreatedAt: at(45)}))
+	f.must(s.Meta.CreateOIDCProvider(ctx, &meta.IAMOIDCProvider{ARN: "arn:aws:iam::222222222222:oidc-provider/ci.example.com/oidc",
+		Account: "222222222222", URL: "ci.example.com/oidc", ClientIDs: []string{"berth", "other"}, CreatedAt: at(46)}))
 
 	// IAM: a created account with its root key, and the default account's
 	// identities (which have no account record).

@@ -105,6 +105,9 @@ func (r *run) iamAccount(ctx context.Context, account string) error {
 			return fmt.Errorf("user %s: %w", x.e.Name, err)
 		}
 	}
+	if err := r.oidcProviders(ctx, account); err != nil {
+		return err
+	}
 	// The root's keys: an account's root needs no entity.
 	return r.accessKeys(ctx, account, "", true)
 }

@@ -5,9 +5,11 @@
 // Everything a client reads back is copied: registry settings, repository
 // creation templates, repositories with their settings, blob bytes and
 // links, manifests with their exact bytes, references, tags and push and
-// pull times, lifecycle policies, and IAM's accounts, users, groups, roles,
-// policies, attachments, memberships and access keys, with their ids and
-// times, and ECR Public's custom aliases. What only lives while the
+// pull times, lifecycle policies, pull through cache rules, Secrets
+// Manager's secrets with every version (values as sealed, so the target
+// needs the same token key), and IAM's accounts, users, groups, roles,
+// policies, attachments, memberships, access keys and OIDC providers, with
+// their ids and times, and ECR Public's custom aliases. What only lives while the
 // source serves is not: upload sessions, jobs, leases, garbage collection's
 // bookkeeping, lifecycle previews, role sessions.
 //
@@ -151,6 +153,12 @@ func (r *run) all(ctx context.Context) error {
 			return err
 		}
 		if err := r.templates(ctx, reg); err != nil {
+			return err
+		}
+		if err := r.secrets(ctx, reg); err != nil {
+			return err
+		}
+		if err := r.pullThroughRules(ctx, reg); err != nil {
 			return err
 		}
 		for after := ""; ; {

@@ -64,6 +64,9 @@ var wantCopied = map[migrate.Kind]int{
 	migrate.Memberships:       3,
 	migrate.AccessKeys:        6,
 	migrate.PublicAliases:     1,
+	migrate.Secrets:           2,
+	migrate.PullThroughRules:  2,
+	migrate.OIDCProviders:     2,
 }
 
 func checkCounts(t *testing.T, what string, got, want map[migrate.Kind]int) {
@@ -202,6 +205,17 @@ func TestConflicts(t *testing.T) {
 	})
 	must(err)
 	must(dst.Meta.SetPublicAlias(ctx, meta.PublicAlias{Alias: "their-team", Account: otherAccount, CreatedAt: at(97)}))
+	cred, err := dst.Meta.Secret(ctx, regA, "ecr-pullthroughcache/docker-hub")
+	must(err)
+	must(dst.Meta.UpdateSecret(ctx, cred.ID, meta.SecretUpdate{At: at(96), Version: &meta.SecretVersion{ID: "v-four", Stages: []string{meta.StageCurrent}, CreatedAt: at(96), Value: []byte("rotated")}}))
+	rule, err := dst.Meta.GetPullThroughRule(ctx, regA, "docker-hub")
+	must(err)
+	rule.CredentialARN, rule.UpdatedAt = "arn:aws:secretsmanager:us-east-1:000000000000:secret:ecr-pullthroughcache/other-QwErTy", at(95)
+	must(dst.Meta.UpdatePullThroughRule(ctx, rule))
+	must(dst.Meta.UpdateOIDCProvider(ctx, "arn:aws:iam::222222222222:oidc-provider/ci.example.com/oidc", func(p *meta.IAMOIDCProvider) error {
+		p.ClientIDs = []string{"berth"}
+		return nil
+	}))
 	// And the source has something new, which must not be copied either.
 	f := &fixture{t: t, s: src}
 	f.repo(regA, "new", "MUTABLE", "", 200)
@@ -220,13 +234,16 @@ func TestConflicts(t *testing.T) {
 		"role deployer of account 000000000000: inline policy Tokens differs on the target",
 		"registry 000000000000/us-east-1: the repository creation template team differs on the target",
 		"account 123456789012's public registry has the alias their-team on the target, my-team in the source",
+		"registry 000000000000/us-east-1: the secret ecr-pullthroughcache/docker-hub has the version v-four on the target, which the source lacks",
+		"registry 000000000000/us-east-1: the pull through cache rule docker-hub differs on the target",
+		"the OIDC provider arn:aws:iam::222222222222:oidc-provider/ci.example.com/oidc differs on the target",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the refusal does not say %q:\n%v", want, err)
 		}
 	}
-	if len(ce.Conflicts) != 7 {
-		t.Errorf("%d conflicts, want 7: %q", len(ce.Conflicts), ce.Conflicts)
+	if len(ce.Conflicts) != 10 {
+		t.Errorf("%d conflicts, want 10: %q", len(ce.Conflicts), ce.Conflicts)
 	}
 	sameDump(t, "the target after a refused migration", dump(t, dst), before)
 }
@@ -269,6 +286,39 @@ func TestPartialRunFinished(t *testing.T) {
 		t.Errorf("the second run found %d blobs and copied %d, want 3 and %d", rep.Present[migrate.Blobs], rep.Copied[migrate.Blobs], wantCopied[migrate.Blobs]-3)
 	}
 	sameDump(t, "the target after the second run", dump(t, dst), want)
+}
+
+// TestSecretCopyFinished: a secret whose copy stopped after its first
+// version (the target has it, with the source's ARN and times, and none of
+// the later versions or settings) is finished by the next run.
+func TestSecretCopyFinished(t *testing.T) {
+	src, _ := embedded(t)
+	populate(t, src)
+	want := dump(t, src)
+	dst, _ := embedded(t)
+	ctx := t.Context()
+	sec, err := src.Meta.Secret(ctx, regA, "ecr-pullthroughcache/docker-hub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldest := sec.Versions[len(sec.Versions)-1]
+	first, err := src.Meta.SecretVersionValue(ctx, sec.ID, oldest.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Stages = oldest.Stages
+	half := &meta.Secret{Registry: sec.Registry, Name: sec.Name, ARN: sec.ARN, CreatedAt: sec.CreatedAt, ChangedAt: sec.ChangedAt}
+	if err := dst.Meta.CreateSecret(ctx, half, first); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := migrate.Run(ctx, src, dst, migrate.Options{})
+	if err != nil {
+		t.Fatalf("Run onto a half-copied secret: %v", err)
+	}
+	if rep.Copied[migrate.Secrets] != 2 {
+		t.Errorf("copied %d secrets, want 2 (the half-copied one finished, and the other)", rep.Copied[migrate.Secrets])
+	}
+	sameDump(t, "the target after finishing the secret", dump(t, dst), want)
 }
 
 // TestDamagedSourceBlob: bytes that do not hash to their digest are never

@@ -27,13 +27,16 @@ const (
 	Memberships       Kind = "group memberships"
 	AccessKeys        Kind = "access keys"
 	PublicAliases     Kind = "public registry aliases"
+	Secrets           Kind = "secrets"
+	PullThroughRules  Kind = "pull through cache rules"
+	OIDCProviders     Kind = "OIDC providers"
 )
 
 // Kinds lists every Kind in the order a report shows them.
 var Kinds = []Kind{
 	RegistrySettings, Templates, Repositories, Blobs, BlobLinks, Manifests, Tags, LifecyclePolicies,
-	Accounts, Users, Groups, Roles, ManagedPolicies, InlinePolicies, Attachments, Memberships, AccessKeys,
-	PublicAliases,
+	Secrets, PullThroughRules, Accounts, Users, Groups, Roles, ManagedPolicies, InlinePolicies,
+	Attachments, Memberships, AccessKeys, OIDCProviders, PublicAliases,
 }
 
 // Report says what a migration copied and what the target already held.

@@ -15,6 +15,8 @@ func (s *Store) Registries(ctx context.Context) ([]meta.RegistryKey, error) {
 		SELECT account, region FROM repositories
 		UNION SELECT account, region FROM registry_settings
 		UNION SELECT account, region FROM repository_templates
+		UNION SELECT account, region FROM secrets
+		UNION SELECT account, region FROM pull_through_rules
 		ORDER BY account, region`)
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (meta.RegistryKey, error) {
 		var k meta.RegistryKey
@@ -93,6 +95,7 @@ func (s *Store) IAMAccounts(ctx context.Context) ([]string, error) {
 		UNION SELECT account COLLATE "C" FROM iam_entities
 		UNION SELECT account COLLATE "C" FROM iam_policies
 		UNION SELECT account COLLATE "C" FROM iam_access_keys
+		UNION SELECT account COLLATE "C" FROM iam_oidc_providers
 		ORDER BY 1`)
 	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {

@@ -15,6 +15,8 @@ func (s *Store) Registries(ctx context.Context) ([]meta.RegistryKey, error) {
 		SELECT account, region FROM repositories
 		UNION SELECT account, region FROM registry_settings
 		UNION SELECT account, region FROM repository_templates
+		UNION SELECT account, region FROM secrets
+		UNION SELECT account, region FROM pull_through_rules
 		ORDER BY account, region`)
 	if err != nil {
 		return nil, fmt.Errorf("meta/sqlite: registries: %w", err)
@@ -121,6 +123,7 @@ func (s *Store) IAMAccounts(ctx context.Context) ([]string, error) {
 		UNION SELECT account FROM iam_entities
 		UNION SELECT account FROM iam_policies
 		UNION SELECT account FROM iam_access_keys
+		UNION SELECT account FROM iam_oidc_providers
 		ORDER BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("meta/sqlite: IAM accounts: %w", err)
