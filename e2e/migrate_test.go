@@ -26,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ggcrauthn "github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -55,7 +57,7 @@ func runMigrate(t *testing.T, env []string, args ...string) (string, error) {
 	return string(out), nil
 }
 
-var reportRowRE = regexp.MustCompile(`(?m)^  ([a-z][a-z ]+?) +(\d+) +(\d+)$`)
+var reportRowRE = regexp.MustCompile(`(?m)^  ([A-Za-z][A-Za-z ]+?) +(\d+) +(\d+)$`)
 
 // migrateCounts reads the report's table: kind → [copied, already there].
 func migrateCounts(t *testing.T, out string) map[string][2]int {
@@ -171,6 +173,21 @@ func TestMigrate(t *testing.T) {
 		migrateOtherAccount: {otherCreds.AccessKeyID, otherCreds.SecretAccessKey},
 	}
 
+	// A pull through cache rule whose credential is a secret with a second
+	// value put since, and a CI system's OIDC provider.
+	sm := src.SecretsManager()
+	secret, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("ecr-pullthroughcache/upstream"),
+		Description: aws.String("the upstream's robot"), SecretString: aws.String(`{"username":"robot","accessToken":"one"}`)})
+	must("CreateSecret", err)
+	_, err = sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: secret.ARN, SecretString: aws.String(`{"username":"robot","accessToken":"two"}`)})
+	must("PutSecretValue", err)
+	_, err = ecrc.CreatePullThroughCacheRule(ctx, &ecr.CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("mirror"),
+		UpstreamRegistryUrl: aws.String("https://registry.example.com"), CredentialArn: secret.ARN})
+	must("CreatePullThroughCacheRule", err)
+	_, err = iamc.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String("https://ci.example.com/oidc"),
+		ClientIDList: []string{"sts.amazonaws.com"}, ThumbprintList: []string{strings.Repeat("ab", 20)}})
+	must("CreateOpenIDConnectProvider", err)
+
 	// Every manifest is read once, which records pulls; then the recorder
 	// (one flush a second) has written them all before the view is taken.
 	manifests := manifestBytes(t, ctx, src, accounts)
@@ -204,7 +221,8 @@ func TestMigrate(t *testing.T) {
 	first := migrateCounts(t, out)
 	for kind, want := range map[string]int{"repositories": 3, "manifests": 6, "tags": 4, "users": 2, "access keys": 4,
 		"accounts": 1, "groups": 1, "roles": 1, "managed policies": 1, "inline policies": 1, "policy attachments": 2,
-		"group memberships": 1, "lifecycle policies": 1, "registry settings": 2} {
+		"group memberships": 1, "lifecycle policies": 1, "registry settings": 2,
+		"secrets": 1, "pull through cache rules": 1, "OIDC providers": 1} {
 		if first[kind] != [2]int{want, 0} {
 			t.Errorf("first migration: %s copied/already there = %v, want %d/0", kind, first[kind], want)
 		}
@@ -442,6 +460,39 @@ func migrationView(t *testing.T, ctx context.Context, b *berth, accounts map[str
 					line("      referrer %s %s %d", aws.ToString(rf.Digest), aws.ToString(rf.ArtifactType), aws.ToInt64(rf.Size))
 				}
 			}
+		}
+
+		rules, err := c.DescribePullThroughCacheRules(ctx, &ecr.DescribePullThroughCacheRulesInput{})
+		must("DescribePullThroughCacheRules", err)
+		for _, r := range rules.PullThroughCacheRules {
+			line("  pull through %s %s credential %s created %s updated %s", aws.ToString(r.EcrRepositoryPrefix), aws.ToString(r.UpstreamRegistryUrl),
+				aws.ToString(r.CredentialArn), tm(r.CreatedAt), tm(r.UpdatedAt))
+		}
+		sc := secretsmanager.NewFromConfig(cfg)
+		secrets, err := sc.ListSecrets(ctx, &secretsmanager.ListSecretsInput{})
+		must("ListSecrets", err)
+		for _, s := range secrets.SecretList {
+			line("  secret %s %s %q created %s changed %s", aws.ToString(s.Name), aws.ToString(s.ARN), aws.ToString(s.Description),
+				tm(s.CreatedDate), tm(s.LastChangedDate))
+			vs, err := sc.ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: s.ARN})
+			must("ListSecretVersionIds", err)
+			slices.SortFunc(vs.Versions, func(a, b smtypes.SecretVersionsListEntry) int {
+				return strings.Compare(aws.ToString(a.VersionId), aws.ToString(b.VersionId))
+			})
+			for _, v := range vs.Versions {
+				val, err := sc.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: s.ARN, VersionId: v.VersionId})
+				must("GetSecretValue", err)
+				slices.Sort(v.VersionStages)
+				line("    version %s stages %v created %s value %s", aws.ToString(v.VersionId), v.VersionStages, tm(v.CreatedDate), aws.ToString(val.SecretString))
+			}
+		}
+		providers, err := ic.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
+		must("ListOpenIDConnectProviders", err)
+		for _, p := range providers.OpenIDConnectProviderList {
+			got, err := ic.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: p.Arn})
+			must("GetOpenIDConnectProvider", err)
+			line("  oidc provider %s url %s clients %v thumbprints %v created %s", aws.ToString(p.Arn), aws.ToString(got.Url),
+				got.ClientIDList, got.ThumbprintList, tm(got.CreateDate))
 		}
 
 		users, err := ic.ListUsers(ctx, &iam.ListUsersInput{})

@@ -145,9 +145,13 @@ func printReport(w io.Writer, rep *migrate.Report, from, target string) {
 	if rep.DryRun {
 		copied = "to copy"
 	}
-	fmt.Fprintf(w, "  %-20s %8s %14s\n", "", copied, "already there")
+	width := 0
 	for _, k := range migrate.Kinds {
-		fmt.Fprintf(w, "  %-20s %8d %14d\n", k, rep.Copied[k], rep.Present[k])
+		width = max(width, len(k))
+	}
+	fmt.Fprintf(w, "  %-*s %8s %14s\n", width, "", copied, "already there")
+	for _, k := range migrate.Kinds {
+		fmt.Fprintf(w, "  %-*s %8d %14d\n", width, k, rep.Copied[k], rep.Present[k])
 	}
 	fmt.Fprintf(w, "\nBlob bytes %s: %d (%s)\n", copied, rep.BlobBytes, humanBytes(rep.BlobBytes))
 }
