@@ -42,4 +42,7 @@ type ExportStore interface {
 	// key or OIDC provider. The default account has no record of its own (its root keys
 	// come from the configuration); this is how its identities are found.
 	IAMAccounts(ctx context.Context) ([]string, error)
+	// SSOInstance returns the deployment's Identity Center instance, nil
+	// when it has none yet (no server has started on the store).
+	SSOInstance(ctx context.Context) (*SSOInstance, error)
 }

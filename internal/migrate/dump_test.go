@@ -154,6 +154,27 @@ func dump(t *testing.T, s migrate.Stores) string {
 		must(err)
 		line("  attachment counts %s", js(counts))
 	}
+	if inst, err := x.SSOInstance(ctx); err != nil || inst != nil {
+		must(err)
+		line("sso instance %s store %s account %s created %s", inst.ARN, inst.IdentityStoreID, inst.Account, tm(inst.CreatedAt))
+		users, err := s.Meta.ListSSOUsers(ctx, inst.IdentityStoreID)
+		must(err)
+		for _, u := range users {
+			line("  sso user %s %s display %q given %q family %q emails %v password %q created %s",
+				u.UserID, u.UserName, u.DisplayName, u.GivenName, u.FamilyName, u.Emails, u.PasswordHash, tm(u.CreatedAt))
+		}
+		sets, err := s.Meta.ListPermissionSets(ctx, inst.ARN)
+		must(err)
+		for _, ps := range sets {
+			line("  permission set %s %s %q %s managed %v inline %q created %s",
+				ps.ARN, ps.Name, ps.Description, ps.SessionDuration, ps.ManagedPolicies, ps.InlinePolicy, tm(ps.CreatedAt))
+		}
+		as, err := s.Meta.ListSSOAssignments(ctx, meta.SSOAssignmentQuery{InstanceARN: inst.ARN})
+		must(err)
+		for _, a := range as {
+			line("  assignment %s account %s %s %s created %s", a.PermissionSetARN, a.Account, a.PrincipalType, a.PrincipalID, tm(a.CreatedAt))
+		}
+	}
 	aliases, err := s.Meta.ListPublicAliases(ctx)
 	must(err)
 	for _, a := range aliases {

@@ -269,6 +269,25 @@ func populate(t *testing.T, s migrate.Stores) {
 	f.must(s.Meta.CreateOIDCProvider(ctx, &meta.IAMOIDCProvider{ARN: "arn:aws:iam::222222222222:oidc-provider/ci.example.com/oidc",
 		Account: "222222222222", URL: "ci.example.com/oidc", ClientIDs: []string{"berth", "other"}, CreatedAt: at(46)}))
 
+	// IAM Identity Center: the instance, two users (one with a password),
+	// a permission set with both kinds of policy, and an assignment.
+	inst := &meta.SSOInstance{ARN: "arn:aws:sso:::instance/ssoins-0123456789abcdef", IdentityStoreID: "d-0123456789",
+		Account: defaultAccount, CreatedAt: at(47)}
+	_, err := s.Meta.EnsureSSOInstance(ctx, inst)
+	f.must(err)
+	f.must(s.Meta.CreateSSOUser(ctx, &meta.SSOUser{IdentityStoreID: inst.IdentityStoreID, UserID: "11111111-2222-3333-4444-555555555555",
+		UserName: "alice", DisplayName: "Alice A", GivenName: "Alice", FamilyName: "A",
+		Emails: []meta.SSOEmail{{Value: "alice@example.com", Type: "work", Primary: true}}, PasswordHash: "$2a$10$abcdefghijklmnopqrstuv", CreatedAt: at(48)}))
+	f.must(s.Meta.CreateSSOUser(ctx, &meta.SSOUser{IdentityStoreID: inst.IdentityStoreID, UserID: "66666666-7777-8888-9999-000000000000",
+		UserName: "bob", DisplayName: "Bob", CreatedAt: at(49)}))
+	ps := &meta.SSOPermissionSet{ARN: "arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef", InstanceARN: inst.ARN,
+		Name: "EcrPower", Description: "push and pull", SessionDuration: "PT4H",
+		ManagedPolicies: []string{"arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser"},
+		InlinePolicy:    `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}]}`, CreatedAt: at(50)}
+	f.must(s.Meta.CreatePermissionSet(ctx, ps))
+	f.must(s.Meta.CreateSSOAssignment(ctx, &meta.SSOAssignment{InstanceARN: inst.ARN, PermissionSetARN: ps.ARN, Account: defaultAccount,
+		PrincipalType: "USER", PrincipalID: "11111111-2222-3333-4444-555555555555", CreatedAt: at(51)}))
+
 	// IAM: a created account with its root key, and the default account's
 	// identities (which have no account record).
 	f.must(s.Meta.CreateAccount(ctx, &meta.IAMAccount{ID: otherAccount, CreatedAt: at(50)},

@@ -9,9 +9,11 @@
 // Manager's secrets with every version (values as sealed, so the target
 // needs the same token key), and IAM's accounts, users, groups, roles,
 // policies, attachments, memberships, access keys and OIDC providers, with
-// their ids and times, and ECR Public's custom aliases. What only lives while the
+// their ids and times, IAM Identity Center's instance, users, permission
+// sets and assignments, and ECR Public's custom aliases. What only lives while the
 // source serves is not: upload sessions, jobs, leases, garbage collection's
-// bookkeeping, lifecycle previews, role sessions.
+// bookkeeping, lifecycle previews, role sessions, Identity Center's
+// sign-ins.
 //
 // Writes go through the target stores' own methods, which keep their
 // invariants: PutManifest with the manifest's refs and tags (so children
@@ -178,6 +180,9 @@ func (r *run) all(ctx context.Context) error {
 		}
 	}
 	if err := r.iam(ctx); err != nil {
+		return err
+	}
+	if err := r.sso(ctx); err != nil {
 		return err
 	}
 	return r.publicAliases(ctx)

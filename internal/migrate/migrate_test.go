@@ -67,6 +67,10 @@ var wantCopied = map[migrate.Kind]int{
 	migrate.Secrets:           2,
 	migrate.PullThroughRules:  2,
 	migrate.OIDCProviders:     2,
+	migrate.SSOInstances:      1,
+	migrate.SSOUsers:          2,
+	migrate.PermissionSets:    1,
+	migrate.SSOAssignments:    1,
 }
 
 func checkCounts(t *testing.T, what string, got, want map[migrate.Kind]int) {
@@ -212,6 +216,7 @@ func TestConflicts(t *testing.T) {
 	must(err)
 	rule.CredentialARN, rule.UpdatedAt = "arn:aws:secretsmanager:us-east-1:000000000000:secret:ecr-pullthroughcache/other-QwErTy", at(95)
 	must(dst.Meta.UpdatePullThroughRule(ctx, rule))
+	must(dst.Meta.SetSSOUserPassword(ctx, "d-0123456789", "11111111-2222-3333-4444-555555555555", "$2a$10$anotherpasswordhashxx"))
 	must(dst.Meta.UpdateOIDCProvider(ctx, "arn:aws:iam::222222222222:oidc-provider/ci.example.com/oidc", func(p *meta.IAMOIDCProvider) error {
 		p.ClientIDs = []string{"berth"}
 		return nil
@@ -237,13 +242,14 @@ func TestConflicts(t *testing.T) {
 		"registry 000000000000/us-east-1: the secret ecr-pullthroughcache/docker-hub has the version v-four on the target, which the source lacks",
 		"registry 000000000000/us-east-1: the pull through cache rule docker-hub differs on the target",
 		"the OIDC provider arn:aws:iam::222222222222:oidc-provider/ci.example.com/oidc differs on the target",
+		"the Identity Center user alice (11111111-2222-3333-4444-555555555555) differs on the target",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the refusal does not say %q:\n%v", want, err)
 		}
 	}
-	if len(ce.Conflicts) != 10 {
-		t.Errorf("%d conflicts, want 10: %q", len(ce.Conflicts), ce.Conflicts)
+	if len(ce.Conflicts) != 11 {
+		t.Errorf("%d conflicts, want 11: %q", len(ce.Conflicts), ce.Conflicts)
 	}
 	sameDump(t, "the target after a refused migration", dump(t, dst), before)
 }
@@ -371,5 +377,34 @@ func TestEmpty(t *testing.T) {
 	rep, err := migrate.Run(t.Context(), src, dst, migrate.Options{})
 	if err != nil || rep.CopiedAny() || len(rep.Present) != 0 {
 		t.Fatalf("Run of an empty deployment = %+v, %v", rep, err)
+	}
+}
+
+// TestEmptySSOInstance: an Identity Center instance made by a first look
+// and holding nothing is not carried, so a target whose nodes made their
+// own instance is not refused for it; one holding a user is, and says so.
+func TestEmptySSOInstance(t *testing.T) {
+	ctx := t.Context()
+	src, _ := embedded(t)
+	dst, _ := embedded(t)
+	inst := &meta.SSOInstance{ARN: "arn:aws:sso:::instance/ssoins-aaaaaaaaaaaaaaaa", IdentityStoreID: "d-aaaaaaaaaa", Account: defaultAccount, CreatedAt: at(1)}
+	if _, err := src.Meta.EnsureSSOInstance(ctx, inst); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.Meta.EnsureSSOInstance(ctx, &meta.SSOInstance{ARN: "arn:aws:sso:::instance/ssoins-bbbbbbbbbbbbbbbb",
+		IdentityStoreID: "d-bbbbbbbbbb", Account: defaultAccount, CreatedAt: at(2)}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := migrate.Run(ctx, src, dst, migrate.Options{})
+	if err != nil || rep.CopiedAny() {
+		t.Fatalf("Run with an empty Identity Center instance = %+v, %v; want nothing copied", rep, err)
+	}
+	if err := src.Meta.CreateSSOUser(ctx, &meta.SSOUser{IdentityStoreID: inst.IdentityStoreID, UserID: "u-1", UserName: "alice", CreatedAt: at(3)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = migrate.Run(ctx, src, dst, migrate.Options{})
+	var ce *migrate.ConflictError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "the target's Identity Center instance is arn:aws:sso:::instance/ssoins-bbbbbbbbbbbbbbbb") {
+		t.Fatalf("Run with a user under another instance than the target's: %v, want a conflict naming the instances", err)
 	}
 }

@@ -30,13 +30,18 @@ const (
 	Secrets           Kind = "secrets"
 	PullThroughRules  Kind = "pull through cache rules"
 	OIDCProviders     Kind = "OIDC providers"
+	SSOInstances      Kind = "Identity Center instances"
+	SSOUsers          Kind = "Identity Center users"
+	PermissionSets    Kind = "permission sets"
+	SSOAssignments    Kind = "account assignments"
 )
 
 // Kinds lists every Kind in the order a report shows them.
 var Kinds = []Kind{
 	RegistrySettings, Templates, Repositories, Blobs, BlobLinks, Manifests, Tags, LifecyclePolicies,
 	Secrets, PullThroughRules, Accounts, Users, Groups, Roles, ManagedPolicies, InlinePolicies,
-	Attachments, Memberships, AccessKeys, OIDCProviders, PublicAliases,
+	Attachments, Memberships, AccessKeys, OIDCProviders, SSOInstances, SSOUsers, PermissionSets,
+	SSOAssignments, PublicAliases,
 }
 
 // Report says what a migration copied and what the target already held.

@@ -51,6 +51,38 @@ func testExportRegistries(t *testing.T, s meta.Store) {
 	if want := []meta.RegistryKey{reg1, reg3, reg2, reg4}; err != nil || !slices.Equal(got, want) {
 		t.Fatalf("Registries with templates = %v, %v; want %v", got, err, want)
 	}
+	// And one with only a secret, or only a pull through cache rule.
+	reg5 := meta.RegistryKey{Account: "444444444444", Region: "us-east-1"}
+	reg6 := meta.RegistryKey{Account: "555555555555", Region: "us-east-1"}
+	if err := s.CreateSecret(ctx, &meta.Secret{Registry: reg5, Name: "s", ARN: "arn:aws:secretsmanager:us-east-1:444444444444:secret:s-AbCdEf",
+		CreatedAt: at(0), ChangedAt: at(0)}, nil); err != nil {
+		t.Fatalf("CreateSecret: %v", err)
+	}
+	if err := s.CreatePullThroughRule(ctx, &meta.PullThroughRule{Registry: reg6, Prefix: "hub", UpstreamURL: "registry-1.docker.io",
+		UpstreamPrefix: "ROOT", CreatedAt: at(0)}, 10); err != nil {
+		t.Fatalf("CreatePullThroughRule: %v", err)
+	}
+	got, err = x.Registries(ctx)
+	if want := []meta.RegistryKey{reg1, reg3, reg2, reg4, reg5, reg6}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("Registries with a secret and a pull through rule = %v, %v; want %v", got, err, want)
+	}
+}
+
+func testExportSSOInstance(t *testing.T, s meta.Store) {
+	x, ctx := exporter(t, s), t.Context()
+	got, err := x.SSOInstance(ctx)
+	if err != nil || got != nil {
+		t.Fatalf("SSOInstance of an empty store = %+v, %v; want nil", got, err)
+	}
+	want := meta.SSOInstance{ARN: "arn:aws:sso:::instance/ssoins-0123456789abcdef", IdentityStoreID: "d-0123456789",
+		Account: "111111111111", CreatedAt: at(3)}
+	if _, err := s.EnsureSSOInstance(ctx, &want); err != nil {
+		t.Fatalf("EnsureSSOInstance: %v", err)
+	}
+	got, err = x.SSOInstance(ctx)
+	if err != nil || got == nil || got.ARN != want.ARN || got.IdentityStoreID != want.IdentityStoreID || got.Account != want.Account || !got.CreatedAt.Equal(want.CreatedAt) {
+		t.Fatalf("SSOInstance = %+v, %v; want %+v", got, err, want)
+	}
 }
 
 func testExportRegistrySettings(t *testing.T, s meta.Store) {
@@ -176,6 +208,7 @@ func testExportIAMAccounts(t *testing.T, s meta.Store) {
 		withUser  = "333333333333" // a default account: identities, no record
 		withPol   = "555555555555"
 		withRootK = "111111111111"
+		withOIDC  = "666666666666"
 	)
 	if err := s.CreateAccount(ctx, &meta.IAMAccount{ID: created, CreatedAt: at(0)}, nil); err != nil {
 		t.Fatalf("CreateAccount: %v", err)
@@ -190,8 +223,12 @@ func testExportIAMAccounts(t *testing.T, s meta.Store) {
 		SecretAccessKey: "s", Status: "Active", CreatedAt: at(0)}); err != nil {
 		t.Fatalf("CreateAccessKey(root): %v", err)
 	}
+	if err := s.CreateOIDCProvider(ctx, &meta.IAMOIDCProvider{ARN: "arn:aws:iam::" + withOIDC + ":oidc-provider/ci.example.com",
+		Account: withOIDC, URL: "ci.example.com", ClientIDs: []string{"sts.amazonaws.com"}, CreatedAt: at(0)}); err != nil {
+		t.Fatalf("CreateOIDCProvider: %v", err)
+	}
 	got, err = x.IAMAccounts(ctx)
-	if want := []string{withRootK, withUser, created, withPol}; err != nil || !slices.Equal(got, want) {
+	if want := []string{withRootK, withUser, created, withPol, withOIDC}; err != nil || !slices.Equal(got, want) {
 		t.Fatalf("IAMAccounts = %v, %v; want %v", got, err, want)
 	}
 }

@@ -182,6 +182,7 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 		{"Export/BlobLinks", testExportBlobLinks},
 		{"Export/ManifestRefs", testExportManifestRefs},
 		{"Export/IAMAccounts", testExportIAMAccounts},
+		{"Export/SSOInstance", testExportSSOInstance},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/berth-registry/berth/internal/meta"
 )
@@ -102,4 +104,21 @@ func (s *Store) IAMAccounts(ctx context.Context) ([]string, error) {
 		return nil, wrap(ctx, "IAM accounts", err)
 	}
 	return out, nil
+}
+
+func (s *Store) SSOInstance(ctx context.Context) (*meta.SSOInstance, error) {
+	var (
+		inst    meta.SSOInstance
+		created pgtype.Timestamptz
+	)
+	err := s.pool.QueryRow(ctx, `SELECT arn, identity_store_id, account, created_at FROM sso_instances`).
+		Scan(&inst.ARN, &inst.IdentityStoreID, &inst.Account, &created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wrap(ctx, "sso instance", err)
+	}
+	inst.CreatedAt = fromTS(created)
+	return &inst, nil
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/berth-registry/berth/internal/meta"
@@ -133,4 +134,21 @@ func (s *Store) IAMAccounts(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("meta/sqlite: IAM accounts: %w", err)
 	}
 	return out, nil
+}
+
+func (s *Store) SSOInstance(ctx context.Context) (*meta.SSOInstance, error) {
+	var (
+		inst    meta.SSOInstance
+		created sql.NullInt64
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT arn, identity_store_id, account, created_at FROM sso_instances`).
+		Scan(&inst.ARN, &inst.IdentityStoreID, &inst.Account, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("meta/sqlite: sso instance: %w", err)
+	}
+	inst.CreatedAt = fromNanos(created)
+	return &inst, nil
 }
