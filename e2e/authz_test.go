@@ -66,9 +66,9 @@ const azResourceDeny = "with an explicit deny in a resource-based policy"
 // dialled but never used, which the server's graceful shutdown waits 5
 // seconds for (net/http treats a new connection as busy until then). The
 // test closes them before the server stops.
-func startAuthzBerth(t *testing.T) *berth {
+func startAuthzBerth(t *testing.T, args ...string) *berth {
 	t.Helper()
-	b := startBerth(t, "")
+	b := startBerth(t, "", args...)
 	t.Cleanup(func() { // runs before the server's Stop
 		for _, rt := range []http.RoundTripper{remote.DefaultTransport, http.DefaultTransport} {
 			if tr, ok := rt.(*http.Transport); ok {

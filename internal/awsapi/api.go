@@ -19,13 +19,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/awsapi/sigv4"
+	"github.com/berth-registry/berth/internal/clientaddr"
 )
 
 // MaxBodySize bounds an API request body; UploadLayerPart carries a layer
@@ -179,9 +179,7 @@ func (s *Server) newCall(r *http.Request, requestID string, svc *Service, op *Op
 	if c.action == "" {
 		c.action = svc.ActionPrefix + ":" + op.Name
 	}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		c.SourceIP = ap.Addr().Unmap()
-	}
+	c.SourceIP = clientaddr.From(r)
 	return c
 }
 

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-registry/berth/internal/clientaddr"
 	"github.com/berth-registry/berth/internal/storeurl"
 )
 
@@ -47,6 +48,9 @@ type Config struct {
 	// public host per source address; a rate of 0 limits nothing.
 	PublicPullRate  float64
 	PublicPullBurst int
+	// TrustedProxies are the load balancers and proxies whose
+	// X-Forwarded-For names the client (package clientaddr).
+	TrustedProxies  clientaddr.Trusted
 	ShutdownTimeout time.Duration
 	UploadTTL       time.Duration
 	AccessKeyID     string
@@ -163,6 +167,14 @@ func flagSet(c *Config) *flag.FlagSet {
 	fs.StringVar(&c.PublicRegistryHost, "public-registry-host", "public.ecr.localhost", "host name of the ECR Public registries (public.ecr.aws's role): repositories are <host>/<alias>/<name> (docs/ecr-public.md)")
 	fs.Float64Var(&c.PublicPullRate, "public-pull-rate", 0, "anonymous image pulls (manifest GETs) a second each source address may make on the public registry host, counted together by every node; 0 limits nothing")
 	fs.IntVar(&c.PublicPullBurst, "public-pull-burst", 0, "anonymous image pulls a source may make at once within --public-pull-rate (default: the rate rounded up)")
+	fs.Func("trusted-proxies", "comma-separated addresses and CIDR prefixes of the load balancers or proxies in front of Berth: from them, X-Forwarded-For names the client that aws:SourceIp and --public-pull-rate see (default: none; the header is ignored)", func(v string) error {
+		t, err := clientaddr.ParseTrusted(v)
+		if err != nil {
+			return err
+		}
+		c.TrustedProxies = append(c.TrustedProxies, t...)
+		return nil
+	})
 	fs.StringVar(&c.RegistryDomain, "registry-domain", "localhost", "domain of ECR-style registry hosts <account>.dkr.ecr.<region>.<domain> for registries other than the default")
 	fs.DurationVar(&c.UploadTTL, "upload-ttl", 24*time.Hour, "how long an upload session may make no progress before it is discarded")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long requests in flight may take to finish on SIGTERM/SIGINT")

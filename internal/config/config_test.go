@@ -48,6 +48,11 @@ func TestParse(t *testing.T) {
 		{name: "vulndb sync from the environment", env: map[string]string{"BERTH_VULNDB_SYNC": "https://a/all.zip,https://b/all.zip"},
 			check: func(c *Config) bool { return len(c.VulnDBSync) == 2 && c.VulnDBSyncInterval == 24*time.Hour }},
 		{name: "vulndb check too often", args: []string{"--vulndb-check-interval", "10ms"}, wantErr: "--vulndb-check-interval"},
+		{name: "trusted proxies", env: map[string]string{"BERTH_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.10"},
+			check: func(c *Config) bool {
+				return len(c.TrustedProxies) == 2 && c.TrustedProxies[0].String() == "10.0.0.0/8" && c.TrustedProxies[1].String() == "192.168.1.10/32"
+			}},
+		{name: "bad trusted proxy", args: []string{"--trusted-proxies", "lb.example.com"}, wantErr: "neither an IP address nor a CIDR prefix"},
 		{name: "vulndb sync too often", args: []string{"--vulndb-sync-interval", "0s"}, wantErr: "--vulndb-sync-interval"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-registry/berth/internal/authn"
 	"github.com/berth-registry/berth/internal/authz"
+	"github.com/berth-registry/berth/internal/clientaddr"
 	"github.com/berth-registry/berth/internal/registry"
 )
 
@@ -171,14 +172,10 @@ func (h *handler) authorizeMountSource(ctx context.Context, r *http.Request, p *
 	return h.authorizeAction(ctx, r, p, "ecr:GetDownloadUrlForLayer", route{kind: "blob", name: from}, reg)
 }
 
-// SourceIP is the address a request came from, for aws:SourceIp.
-func SourceIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
-}
+// SourceIP is the address a request came from, for aws:SourceIp and the
+// public pull limit: the client behind a trusted proxy (package
+// clientaddr).
+func SourceIP(r *http.Request) netip.Addr { return clientaddr.From(r) }
 
 func truncateName(s string) string {
 	if len(s) > 64 {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/berth-registry/berth/internal/clientaddr"
 )
 
 // statusWriter records what a handler answered, for the access log. It
@@ -82,7 +84,8 @@ func withLogging(log *slog.Logger, next http.Handler) http.Handler {
 				slog.Int("status", sw.status),
 				slog.Int64("bytes", sw.bytes),
 				slog.Duration("duration", time.Since(start)),
-				slog.String("remote", r.RemoteAddr))
+				slog.String("remote", r.RemoteAddr),
+				slog.String("client", clientaddr.From(r).String()))
 		}()
 		next.ServeHTTP(sw, r)
 	})

@@ -373,7 +373,9 @@ func (s *Server) Listen() error {
 		ln.Close()
 		return err
 	}
-	s.handler = withLogging(s.log, h)
+	// The client's address is settled first, so that the log line and
+	// every handler see the same one.
+	s.handler = s.cfg.TrustedProxies.Middleware(withLogging(s.log, h))
 	return nil
 }
 
