@@ -84,3 +84,15 @@ func TestMiddlewareAndFrom(t *testing.T) {
 		t.Errorf("From without the middleware = %v, want the peer", a)
 	}
 }
+
+func TestMiddlewareWithoutTrustedProxies(t *testing.T) {
+	var got netip.Addr
+	h := Trusted(nil).Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = From(r) }))
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.RemoteAddr = "127.0.0.1:9999"
+	r.Header.Set("X-Forwarded-For", "203.0.113.9")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if got != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("From = %v, want the peer: no proxy is trusted", got)
+	}
+}
