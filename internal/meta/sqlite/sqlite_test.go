@@ -144,18 +144,7 @@ func TestReopen(t *testing.T) {
 // Berth would.
 func TestMigrations(t *testing.T) {
 	_, path := openTemp(t)
-	fsys := fstest.MapFS{}
-	embedded, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range embedded {
-		data, err := fs.ReadFile(migrations, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fsys[name] = &fstest.MapFile{Data: data}
-	}
+	fsys := embeddedFS(t)
 
 	// probe counts how often a migration ran: re-running 0901 would add a
 	// row. The test's migrations are numbered above the embedded ones.
@@ -205,6 +194,24 @@ func TestMigrations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// embeddedFS copies the embedded migrations into a map the test can add to.
+func embeddedFS(t *testing.T) fstest.MapFS {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		data, err := fs.ReadFile(migrations, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsys[name] = &fstest.MapFile{Data: data}
+	}
+	return fsys
 }
 
 // embeddedVersions are the versions of the migrations built into Berth.
@@ -322,18 +329,7 @@ func TestMigrationsAdditive(t *testing.T) {
 // run, once it is marked breaking.
 func TestSchemaNewer(t *testing.T) {
 	_, path := openTemp(t)
-	fsys := fstest.MapFS{}
-	embedded, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range embedded {
-		data, err := fs.ReadFile(migrations, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fsys[name] = &fstest.MapFile{Data: data}
-	}
+	fsys := embeddedFS(t)
 	reopen := func(fsys fs.FS) error {
 		s, err := open(path, fsys, false)
 		if err == nil {
@@ -354,7 +350,7 @@ func TestSchemaNewer(t *testing.T) {
 	if err := reopen(fsys); err != nil {
 		t.Fatalf("the newer build with a breaking migration: %v", err)
 	}
-	err = reopen(migrations)
+	err := reopen(migrations)
 	if !errors.Is(err, meta.ErrSchemaNewer) || !strings.Contains(err.Error(), "it has migration 902") {
 		t.Fatalf("this build after a breaking migration it does not know: %v, want ErrSchemaNewer naming 902", err)
 	}
