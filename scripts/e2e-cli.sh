@@ -1567,12 +1567,20 @@ print(json.dumps([c.access_key, c.secret_key, c.token]))')
     "An error occurred (ExpiredToken) when calling the GetCallerIdentity operation: The security token included in the request is expired"
   # The profile itself fetches fresh ones.
   sso_aws sts get-caller-identity --profile dev >/dev/null
-  out=$(sso_cache | json 'd["accessToken"]')
-  sso_aws sso logout --access-token "$out"
-  out=$(show_all must_fail sso_aws sso list-accounts --access-token "$out")
+  local access refresh client secret
+  access=$(sso_cache | json 'd["accessToken"]')
+  refresh=$(sso_cache | json 'd["refreshToken"]')
+  sso_aws sso logout --access-token "$access"
+  out=$(show_all must_fail sso_aws sso list-accounts --access-token "$access")
   expect_contains "after aws sso logout" "$out" "(UnauthorizedException) when calling the ListAccounts operation: Session token not found or invalid"
+  # The logout ended the sign-in: its refresh token cannot revive it.
+  client=$(json 'd["clientId"]' <"$SSO_DIR/client.json")
+  secret=$(json 'd["clientSecret"]' <"$SSO_DIR/client.json")
+  out=$(show_all must_fail sso_aws sso-oidc create-token --client-id "$client" --client-secret "$secret" \
+    --grant-type refresh_token --refresh-token "$refresh")
+  expect_contains "the refresh token after aws sso logout" "$out" "(InvalidGrantException)"
 }
-check "after the session ends: ExpiredToken, The security token included in the request is expired; aws sso logout" t_sso_expired
+check "after the session ends: ExpiredToken, The security token included in the request is expired; aws sso logout ends the sign-in" t_sso_expired
 # END SSO
 
 # ---------------------------------------------------------------------------

@@ -217,7 +217,11 @@ type SSOStore interface {
 	// RedeemSSOToken deletes a refresh token and stores the tokens issued
 	// in its place, together: a refresh token is used once.
 	RedeemSSOToken(ctx context.Context, tokenHash string, tokens ...*SSOToken) error
-	DeleteSSOToken(ctx context.Context, tokenHash string) error
+	// DeleteSSOSignIn ends the sign-in a token belongs to: it deletes the
+	// token and every other token its client holds for its user (the
+	// refresh tokens too, so a logged-out session cannot be revived), and
+	// says how many; ErrIAMNotFound when there is no such token.
+	DeleteSSOSignIn(ctx context.Context, tokenHash string) (int, error)
 	// DeleteSSOExpiredBefore deletes device authorizations, tokens and
 	// client registrations that expired before t, and reports how many.
 	DeleteSSOExpiredBefore(ctx context.Context, t time.Time) (int, error)

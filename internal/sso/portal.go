@@ -147,12 +147,13 @@ func (s *Service) RoleCredentials(ctx context.Context, accessToken, account, rol
 		SessionToken: ar.Session.SessionToken, Expiration: ar.Session.ExpiresAt, ARN: ar.ARN}, nil
 }
 
-// Logout ends the access token.
+// Logout ends the sign-in the access token belongs to: its refresh tokens
+// stop working too, as AWS ends the session.
 func (s *Service) Logout(ctx context.Context, accessToken string) error {
 	if _, err := s.signedIn(ctx, accessToken); err != nil {
 		return err
 	}
-	err := s.store.DeleteSSOToken(ctx, hashSecret(accessToken))
+	_, err := s.store.DeleteSSOSignIn(ctx, hashSecret(accessToken))
 	if err != nil && !errors.Is(err, meta.ErrIAMNotFound) {
 		return fmt.Errorf("sso: logout: %w", err)
 	}

@@ -325,10 +325,6 @@ func testSSOTokens(t *testing.T, s meta.Store) {
 	if _, err := s.GetSSOToken(ctx, "a3"); err == nil {
 		t.Error("a refused redemption stored its tokens")
 	}
-	if err := s.DeleteSSOToken(ctx, "a2"); err != nil {
-		t.Fatal(err)
-	}
-	wantIAM(t, "DeleteSSOToken(again)", s.DeleteSSOToken(ctx, "a2"), meta.ErrIAMNotFound, meta.SSOWhatToken, "", "")
 	if err := s.CreateDeviceAuthorization(ctx, &meta.SSODeviceAuthorization{DeviceCodeHash: "d", UserCode: "X", Interval: 1, CreatedAt: at(0), ExpiresAt: at(100)}); err != nil {
 		t.Fatal(err)
 	}
@@ -336,14 +332,38 @@ func testSSOTokens(t *testing.T, s meta.Store) {
 		t.Fatal(err)
 	}
 	n, err := s.DeleteSSOExpiredBefore(ctx, at(1000))
-	if err != nil || n != 3 {
-		t.Errorf("DeleteSSOExpiredBefore = %d, %v; want 3 (a1, the authorization, the client)", n, err)
+	if err != nil || n != 4 {
+		t.Errorf("DeleteSSOExpiredBefore = %d, %v; want 4 (a1, a2, the authorization, the client)", n, err)
 	}
 	_, err = s.GetSSOClient(ctx, "old")
 	wantIAM(t, "GetSSOClient(expired, swept)", err, meta.ErrIAMNotFound, meta.SSOWhatClient, "old", "")
 	if _, err := s.GetSSOToken(ctx, "r2"); err != nil {
 		t.Errorf("a live token was swept: %v", err)
 	}
+
+	// A sign-in ends whole: every token its client holds for its user,
+	// and nothing of another client's or another user's.
+	other := tok("x1", meta.SSOAccessToken, 3600)
+	other.ClientID = "other"
+	someone := tok("y1", meta.SSOAccessToken, 3600)
+	someone.UserID = "u-2"
+	if err := s.CreateSSOTokens(ctx, tok("a4", meta.SSOAccessToken, 3600), other, someone); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeleteSSOSignIn(ctx, "a4"); err != nil || n != 2 {
+		t.Errorf("DeleteSSOSignIn(a4) = %d, %v; want 2 (a4, r2)", n, err)
+	}
+	for _, h := range []string{"a4", "r2"} {
+		_, err := s.GetSSOToken(ctx, h)
+		wantIAM(t, "GetSSOToken("+h+") after the sign-in ended", err, meta.ErrIAMNotFound, meta.SSOWhatToken, "", "")
+	}
+	for _, h := range []string{"x1", "y1"} {
+		if _, err := s.GetSSOToken(ctx, h); err != nil {
+			t.Errorf("GetSSOToken(%s), another sign-in's: %v", h, err)
+		}
+	}
+	_, err = s.DeleteSSOSignIn(ctx, "a4")
+	wantIAM(t, "DeleteSSOSignIn(again)", err, meta.ErrIAMNotFound, meta.SSOWhatToken, "", "")
 }
 
 // testSSOConcurrentRedeem: of concurrent redemptions of one refresh token

@@ -484,11 +484,22 @@ func (s *Store) RedeemSSOToken(ctx context.Context, tokenHash string, tokens ...
 	})
 }
 
-func (s *Store) DeleteSSOToken(ctx context.Context, tokenHash string) error {
-	return s.write(ctx, "delete sso token", func(tx pgx.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM sso_tokens WHERE token_hash = $1`, tokenHash)
-		return affected(res, err, iamErr(meta.ErrIAMNotFound, meta.SSOWhatToken, ""))
+func (s *Store) DeleteSSOSignIn(ctx context.Context, tokenHash string) (int, error) {
+	var n int64
+	err := s.write(ctx, "end sso sign-in", func(tx pgx.Tx) error {
+		res, err := tx.Exec(ctx, `
+			DELETE FROM sso_tokens t USING sso_tokens k
+			WHERE k.token_hash = $1 AND t.client_id = k.client_id
+				AND t.identity_store_id = k.identity_store_id AND t.user_id = k.user_id`, tokenHash)
+		if err != nil {
+			return err
+		}
+		if n = res.RowsAffected(); n == 0 {
+			return iamErr(meta.ErrIAMNotFound, meta.SSOWhatToken, "")
+		}
+		return nil
 	})
+	return int(n), err
 }
 
 func (s *Store) DeleteSSOExpiredBefore(ctx context.Context, t time.Time) (int, error) {

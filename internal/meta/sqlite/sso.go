@@ -474,11 +474,21 @@ func (s *Store) RedeemSSOToken(ctx context.Context, tokenHash string, tokens ...
 	})
 }
 
-func (s *Store) DeleteSSOToken(ctx context.Context, tokenHash string) error {
-	return s.write(ctx, "delete sso token", func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sso_tokens WHERE token_hash = ?`, tokenHash)
-		return affected(res, err, iamErr(meta.ErrIAMNotFound, meta.SSOWhatToken, ""))
+func (s *Store) DeleteSSOSignIn(ctx context.Context, tokenHash string) (int, error) {
+	var n int64
+	err := s.write(ctx, "end sso sign-in", func(tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `
+			DELETE FROM sso_tokens WHERE (client_id, identity_store_id, user_id) IN
+				(SELECT client_id, identity_store_id, user_id FROM sso_tokens WHERE token_hash = ?)`, tokenHash)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err == nil && n == 0 {
+			return iamErr(meta.ErrIAMNotFound, meta.SSOWhatToken, "")
+		}
+		return err
 	})
+	return int(n), err
 }
 
 func (s *Store) DeleteSSOExpiredBefore(ctx context.Context, t time.Time) (int, error) {
