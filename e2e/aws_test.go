@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -109,4 +110,17 @@ func (a *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.Header.Set("Authorization", a.header)
 	}
 	return a.base.RoundTrip(r)
+}
+
+// requireAWSCLI fails the test when the aws CLI is missing (skips it under
+// -short): the tests that call it prove what the CLI itself sends and
+// reads, which nothing else does.
+func requireAWSCLI(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("aws"); err != nil {
+		if testing.Short() {
+			t.Skip("the aws CLI is not installed (-short)")
+		}
+		t.Fatal("this test runs the real aws CLI: install it (Debian: apt-get install awscli)")
+	}
 }

@@ -702,9 +702,7 @@ func TestIAMAdminCreateAccount(t *testing.T) {
 // parses Berth's XML with botocore.
 func TestIAMWithAWSCLI(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the aws CLI is not installed")
-	}
+	requireAWSCLI(t)
 	b := startBerth(t, "")
 	awsCLI := func(args ...string) map[string]any {
 		t.Helper()

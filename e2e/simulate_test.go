@@ -23,9 +23,7 @@ import (
 // the server enforces on a real call.
 func TestSimulatePrincipalPolicyWithCLI(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the aws CLI is not installed")
-	}
+	requireAWSCLI(t)
 	b := startBerth(t, "")
 	ctx := withTimeout(t, 2*time.Minute)
 	if _, err := b.ECR().CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("sim/app")}); err != nil {

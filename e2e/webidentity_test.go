@@ -219,9 +219,7 @@ func TestGetSessionToken(t *testing.T) {
 // error output for a refused token.
 func TestAssumeRoleWithWebIdentityCLI(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the aws CLI is not installed")
-	}
+	requireAWSCLI(t)
 	b := startBerth(t, "")
 	idp, _, roleARN := webIdentitySetup(t, b)
 	// A home of its own: the CLI caches assumed-role credentials under
