@@ -166,10 +166,17 @@ func randomHex(n int) string {
 }
 
 // randomToken is a bearer secret: prefix and 48 random bytes, URL-safe.
+// It never starts with '-': people pass these to the AWS CLI
+// (--client-secret, --access-token), whose argument parser takes a value
+// that starts with '-' for an option and refuses the command.
 func randomToken(prefix string) string {
 	b := make([]byte, 48)
-	rand.Read(b)
-	return prefix + base64.RawURLEncoding.EncodeToString(b)
+	for {
+		rand.Read(b)
+		if t := prefix + base64.RawURLEncoding.EncodeToString(b); t[0] != '-' {
+			return t
+		}
+	}
 }
 
 // hashSecret is what the store keeps of a bearer secret.

@@ -332,3 +332,14 @@ func TestNormalizeUserCode(t *testing.T) {
 		}
 	}
 }
+
+// TestRandomTokenNeverLooksLikeAnOption: a value the AWS CLI is given
+// after --client-secret or --access-token must not start with '-'. One
+// token in 64 would without the check; 5,000 find it.
+func TestRandomTokenNeverLooksLikeAnOption(t *testing.T) {
+	for range 5000 {
+		if tok := randomToken(""); tok[0] == '-' {
+			t.Fatalf("randomToken() = %q starts with '-'", tok)
+		}
+	}
+}
