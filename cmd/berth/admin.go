@@ -81,12 +81,7 @@ func admin(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if *metaURL == "" {
-		if _, err := os.Stat(*data); err != nil {
-			return fmt.Errorf("data directory %s: %w (run berth serve --data %s once first)", *data, err, *data)
-		}
-	}
-	store, err := server.OpenMeta(context.Background(), *metaURL, *data)
+	store, err := openExistingMeta(context.Background(), *metaURL, *data)
 	if err != nil {
 		return err
 	}
@@ -173,4 +168,17 @@ func listAccounts(ctx context.Context, store meta.IAMStore, stdout io.Writer) er
 		fmt.Fprintf(tw, "%s\t%s\n", a.ID, a.CreatedAt.Format(time.RFC3339))
 	}
 	return tw.Flush()
+}
+
+// openExistingMeta opens the metadata store an admin command works on.
+// Without --meta that is the embedded database in data, which must
+// already exist: the store would create the directory, and a command run
+// on a misspelled one would write where no server reads.
+func openExistingMeta(ctx context.Context, metaURL, data string) (meta.Store, error) {
+	if metaURL == "" {
+		if _, err := os.Stat(data); err != nil {
+			return nil, fmt.Errorf("data directory %s: %w (run berth serve --data %s once first)", data, err, data)
+		}
+	}
+	return server.OpenMeta(ctx, metaURL, data)
 }

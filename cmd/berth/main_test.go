@@ -58,3 +58,23 @@ func TestBadFlagErrorPrintedOnce(t *testing.T) {
 		}
 	}
 }
+
+// The admin commands that work on the embedded database refuse a data
+// directory that does not exist rather than make one nobody serves.
+func TestAdminRefusesMissingDataDir(t *testing.T) {
+	missing := t.TempDir() + "/no-such-data"
+	for _, args := range [][]string{
+		{"admin", "list-accounts", "--data", missing},
+		{"admin", "public-alias", "list", "--data", missing},
+		{"admin", "sso", "set-password", "--user", "alice", "--password", "pw-123456", "--data", missing},
+		{"vulndb", "status", "--data", missing},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr, noEnv); code == 0 {
+			t.Errorf("berth %s: exit 0, want a refusal", strings.Join(args, " "))
+		}
+		if want := "(run berth serve --data " + missing + " once first)"; !strings.Contains(stderr.String(), want) {
+			t.Errorf("berth %s: stderr does not say %q:\n%s", strings.Join(args, " "), want, stderr.String())
+		}
+	}
+}

@@ -6,13 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/registry"
-	"github.com/berth-registry/berth/internal/server"
 )
 
 const publicAliasUsage = `Usage:
@@ -60,13 +58,8 @@ func adminPublicAlias(args []string, stdout, stderr io.Writer, getenv func(strin
 			return fmt.Errorf("--alias: %w", err)
 		}
 	}
-	if *metaURL == "" {
-		if _, err := os.Stat(*data); err != nil {
-			return fmt.Errorf("data directory %s: %w (run berth serve --data %s once first)", *data, err, *data)
-		}
-	}
 	ctx := context.Background()
-	store, err := server.OpenMeta(ctx, *metaURL, *data)
+	store, err := openExistingMeta(ctx, *metaURL, *data)
 	if err != nil {
 		return err
 	}

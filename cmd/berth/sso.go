@@ -7,10 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
-	"github.com/berth-registry/berth/internal/server"
 	"github.com/berth-registry/berth/internal/sso"
 )
 
@@ -58,13 +56,8 @@ func adminSSO(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	if *user == "" {
 		return errors.New("--user is required")
 	}
-	if *metaURL == "" {
-		if _, err := os.Stat(*data); err != nil {
-			return fmt.Errorf("data directory %s: %w (run berth serve --data %s once first)", *data, err, *data)
-		}
-	}
 	ctx := context.Background()
-	store, err := server.OpenMeta(ctx, *metaURL, *data)
+	store, err := openExistingMeta(ctx, *metaURL, *data)
 	if err != nil {
 		return err
 	}

@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"os/signal"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
-	"github.com/berth-registry/berth/internal/server"
 	"github.com/berth-registry/berth/internal/vulndb"
 	"github.com/berth-registry/berth/internal/vulndb/httpfetch"
 )
@@ -68,17 +66,10 @@ func vulndbCmd(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	case output != nil && *output != "text" && *output != "json":
 		return fmt.Errorf("--output %q: use text or json", *output)
 	}
-	if *metaURL == "" {
-		// The store would create the directory: an import into a
-		// misspelled one would go where no server reads.
-		if _, err := os.Stat(*data); err != nil {
-			return fmt.Errorf("data directory %s: %w (run berth serve --data %s once first)", *data, err, *data)
-		}
-	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	store, err := server.OpenMeta(ctx, *metaURL, *data)
+	store, err := openExistingMeta(ctx, *metaURL, *data)
 	if err != nil {
 		return err
 	}
