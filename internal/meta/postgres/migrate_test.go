@@ -1,10 +1,8 @@
 package postgres
 
 import (
-	"errors"
 	"io/fs"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -12,26 +10,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/berth-registry/berth/internal/meta"
+	"github.com/berth-registry/berth/internal/meta/metatest"
 	"github.com/berth-registry/berth/internal/meta/postgres/pgtest"
 )
-
-// embeddedFS copies the embedded migrations into a map the test can add to.
-func embeddedFS(t *testing.T) fstest.MapFS {
-	t.Helper()
-	fsys := fstest.MapFS{}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range names {
-		data, err := fs.ReadFile(migrations, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fsys[name] = &fstest.MapFile{Data: data}
-	}
-	return fsys
-}
 
 // embeddedVersions are the versions of the migrations built into Berth.
 func embeddedVersions(t *testing.T) []int {
@@ -70,7 +51,7 @@ func probeRows(t *testing.T, s *Store) int {
 // Berth would: each applies once, in its own transaction.
 func TestMigrations(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	fsys := embeddedFS(t)
+	fsys := metatest.CopyMigrations(t, migrations)
 	base := embeddedVersions(t)
 	after := func(vs ...int) []int { return slices.Concat(base, vs) }
 
@@ -125,7 +106,7 @@ func TestMigrations(t *testing.T) {
 // every migration is applied once, and every node opens.
 func TestConcurrentOpen(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	fsys := embeddedFS(t)
+	fsys := metatest.CopyMigrations(t, migrations)
 	fsys["migrations/0901_probe.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE probe (n integer);\nINSERT INTO probe VALUES (1);")}
 	const nodes = 6
 	stores := make([]*Store, nodes)
@@ -183,36 +164,17 @@ func TestMigrationsAdditive(t *testing.T) {
 }
 
 // TestSchemaNewer: a node of a version that does not know a migration
-// starts beside it when it only adds, and refuses the database, saying
-// what to run, once it is marked breaking.
+// starts beside it when it only adds, and refuses the database once it is
+// marked breaking (metatest.RunSchemaGuard).
 func TestSchemaNewer(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	fsys := embeddedFS(t)
-	reopen := func(fsys fs.FS) error {
+	metatest.RunSchemaGuard(t, migrations, func(fsys fs.FS) error {
 		s, err := open(t.Context(), url, fsys)
 		if err == nil {
 			s.Close()
 		}
 		return err
-	}
-	fsys["migrations/0901_probe.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE probe (n integer);")}
-	if err := reopen(fsys); err != nil {
-		t.Fatalf("the newer build: %v", err)
-	}
-	if err := reopen(migrations); err != nil {
-		t.Fatalf("this build beside an additive migration it does not know: %v", err)
-	}
-	fsys["migrations/0902_rename.sql"] = &fstest.MapFile{Data: []byte(meta.BreakingMarker + "\nALTER TABLE probe RENAME TO probe2;")}
-	if err := reopen(fsys); err != nil {
-		t.Fatalf("the newer build with a breaking migration: %v", err)
-	}
-	err := reopen(migrations)
-	if !errors.Is(err, meta.ErrSchemaNewer) || !strings.Contains(err.Error(), "it has migration 902") {
-		t.Fatalf("this build after a breaking migration it does not know: %v, want ErrSchemaNewer naming 902", err)
-	}
-	if err := reopen(fsys); err != nil {
-		t.Fatalf("the newer build again: %v", err)
-	}
+	})
 }
 
 // TestSchemaMigrationsOfAnOlderBerth: a database whose schema_migrations

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"database/sql"
-	"errors"
 	"io/fs"
 	"maps"
 	"os"
@@ -144,7 +143,7 @@ func TestReopen(t *testing.T) {
 // Berth would.
 func TestMigrations(t *testing.T) {
 	_, path := openTemp(t)
-	fsys := embeddedFS(t)
+	fsys := metatest.CopyMigrations(t, migrations)
 
 	// probe counts how often a migration ran: re-running 0901 would add a
 	// row. The test's migrations are numbered above the embedded ones.
@@ -194,24 +193,6 @@ func TestMigrations(t *testing.T) {
 			}
 		})
 	}
-}
-
-// embeddedFS copies the embedded migrations into a map the test can add to.
-func embeddedFS(t *testing.T) fstest.MapFS {
-	t.Helper()
-	fsys := fstest.MapFS{}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range names {
-		data, err := fs.ReadFile(migrations, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fsys[name] = &fstest.MapFile{Data: data}
-	}
-	return fsys
 }
 
 // embeddedVersions are the versions of the migrations built into Berth.
@@ -325,38 +306,17 @@ func TestMigrationsAdditive(t *testing.T) {
 }
 
 // TestSchemaNewer: a Berth that does not know a migration opens the
-// database beside it when it only adds, and refuses it, saying what to
-// run, once it is marked breaking.
+// database beside it when it only adds, and refuses it once it is marked
+// breaking (metatest.RunSchemaGuard).
 func TestSchemaNewer(t *testing.T) {
 	_, path := openTemp(t)
-	fsys := embeddedFS(t)
-	reopen := func(fsys fs.FS) error {
+	metatest.RunSchemaGuard(t, migrations, func(fsys fs.FS) error {
 		s, err := open(path, fsys, false)
 		if err == nil {
 			s.Close()
 		}
 		return err
-	}
-
-	fsys["migrations/0901_probe.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE probe (n INTEGER);")}
-	if err := reopen(fsys); err != nil {
-		t.Fatalf("the newer build: %v", err)
-	}
-	if err := reopen(migrations); err != nil {
-		t.Fatalf("this build beside an additive migration it does not know: %v", err)
-	}
-
-	fsys["migrations/0902_rename.sql"] = &fstest.MapFile{Data: []byte(meta.BreakingMarker + "\nALTER TABLE probe RENAME TO probe2;")}
-	if err := reopen(fsys); err != nil {
-		t.Fatalf("the newer build with a breaking migration: %v", err)
-	}
-	err := reopen(migrations)
-	if !errors.Is(err, meta.ErrSchemaNewer) || !strings.Contains(err.Error(), "it has migration 902") {
-		t.Fatalf("this build after a breaking migration it does not know: %v, want ErrSchemaNewer naming 902", err)
-	}
-	if err := reopen(fsys); err != nil {
-		t.Fatalf("the newer build again: %v", err)
-	}
+	})
 }
 
 // TestSchemaMigrationsOfAnOlderBerth: a database whose schema_migrations
